@@ -1,0 +1,41 @@
+// Jest runs the TypeScript sources directly (swc), as native ESM, like Node runs the build.
+// Imports of @shopmesh/* packages resolve to their sources, so tests need no build step.
+const transform = {
+  "^.+\\.ts$": [
+    "@swc/jest",
+    { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "es6" } },
+  ],
+};
+const moduleNameMapper = {
+  "^@shopmesh/gen/(.*)\\.js$": "<rootDir>/gen/ts/src/$1.ts",
+  "^@shopmesh/mesh$": "<rootDir>/mesh/src/index.ts",
+  "^@shopmesh/mesh/(.*)\\.js$": "<rootDir>/mesh/src/$1.ts",
+  "^(\\.{1,2}/.*)\\.js$": "$1",
+};
+const common = {
+  rootDir: import.meta.dirname,
+  testEnvironment: "node",
+  extensionsToTreatAsEsm: [".ts"],
+  transform,
+  moduleNameMapper,
+};
+
+/** @type {import('jest').Config} */
+export default {
+  projects: [
+    {
+      ...common,
+      displayName: "unit",
+      // Unit tests (pure logic, in memory) and component tests (real FerretDB and Redis on free
+      // ports, real gRPC over loopback) sit beside the code.
+      testMatch: ["<rootDir>/test/contracts/**/*.test.ts", "<rootDir>/mesh/src/**/*.test.ts",
+        "<rootDir>/services/*/src/**/*.test.ts"],
+    },
+    {
+      ...common,
+      displayName: "e2e",
+      // Against a running `make up`; run by `make test-e2e`.
+      testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
+    },
+  ],
+};

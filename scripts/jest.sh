@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs jest and records its pass/fail counts in .run/test-counts under <name>.
+# Usage: jest.sh <name> [jest args...]
+set -uo pipefail
+name=$1; shift
+mkdir -p .run
+out=.run/jest-$name.json
+rm -f "$out"
+NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning ${NODE_OPTIONS:-}" \
+  node_modules/.bin/jest ${CI:+--ci} --json --outputFile="$out" "$@"
+rc=$?
+if [ -s "$out" ]; then
+  node -e 'const r=require(process.argv[1]); const f=r.numFailedTests+(r.numRuntimeErrorTestSuites||0); console.log(process.argv[2], r.numPassedTests, f)' "$PWD/$out" "$name" >> .run/test-counts
+else
+  echo "$name 0 1" >> .run/test-counts
+fi
+exit $rc

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# tools/setup.sh: installs what shopmesh needs; the engine of `make setup`.
+#
+#   bash tools/setup.sh [apt|gotools|istioctl|ferretdb|python|node ...]   (no argument: all)
+#
+# Run from anywhere; it works in the repo root. Go tools go to .bin/, Python to .venv/, Debian
+# packages to the system. Each component writes a stamp .bin/.stamp-<name>-<version or hash>
+# and is skipped while its stamp and its output are there, so a second run takes seconds.
+# Delete .bin/.stamp-<name>-* to force one component again. Downloads are cached by Go
+# (~/go/pkg/mod, ~/.cache/go-build), pip (~/.cache/pip) and npm (~/.npm), left at their defaults.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$PWD
+BIN=$ROOT/.bin
+mkdir -p "$BIN"
+
+# Go 1.26 from the machine, never a downloaded toolchain: every pinned version below builds with it.
+export GOTOOLCHAIN=local
+export GOBIN=$BIN
+export GOWORK=off
+
+say() { echo "setup: $*"; }
+die() { echo "setup: ERROR: $*" >&2; exit 1; }
+has_stamp() { [[ -f $BIN/.stamp-$1-$2 ]]; }
+# A version starts with "v" and a hash is hex, so protoc-gen-go's glob misses protoc-gen-go-grpc's.
+set_stamp() { rm -f "$BIN/.stamp-$1-"[v0-9a-f]*; touch "$BIN/.stamp-$1-$2"; }
+hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+
+# One setup at a time (make up and make test may both call it).
+exec 9>"$BIN/.setup.lock"
+flock 9
+
+# ---------------------------------------------------------------------------------------------
+# apt: Debian's redis-server and nginx (nginx is built with http_v2 and grpc, so grpc_pass works).
+# The project starts its own instances on its own ports, so the packages' services must not run.
+setup_apt() {
+  local need=()
+  [[ -x /usr/bin/redis-server ]] || need+=(redis-server)
+  [[ -x /usr/sbin/nginx ]] || need+=(nginx)
+  if ((${#need[@]} == 0)); then say "apt ok (redis-server, nginx present)"; return; fi
+
+  say "installing ${need[*]} from Debian..."
+  [[ $(id -u) == 0 ]] || die "apt: installing ${need[*]} needs root"
+  export DEBIAN_FRONTEND=noninteractive
+  # Keep the maintainer scripts from starting the services (policy-rc.d exit 101 = "not allowed").
+  local policy=/usr/sbin/policy-rc.d own_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; own_policy=1
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  if ((own_policy)); then rm -f "$policy"; trap - EXIT; fi
+
+  # Whatever got started anyway: stop it, and keep it from starting at boot.
+  local svc
+  for svc in nginx redis-server; do
+    service "$svc" stop >/dev/null 2>&1 || true
+    if [[ -d /run/systemd/system ]]; then systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    else update-rc.d "$svc" disable >/dev/null 2>&1 || true; fi
+  done
+  # Debian's default pid files, in case an init script started them anyway.
+  local pidf
+  for pidf in /run/nginx.pid /run/redis/redis-server.pid; do
+    [[ -s $pidf ]] && kill "$(cat "$pidf")" 2>/dev/null || true
+  done
+  [[ -x /usr/bin/redis-server && -x /usr/sbin/nginx ]] || die "apt: install failed"
+  local conf; conf=$(/usr/sbin/nginx -V 2>&1)
+  [[ $conf == *--with-http_v2_module* && $conf != *--without-http_grpc_module* ]] \
+    || die "apt: nginx lacks http_v2 or grpc"
+}
+
+# ---------------------------------------------------------------------------------------------
+# gotools: pinned; each builds with go1.26 (kustomize v5.8.3 needs go1.27, so v5.8.2).
+go_tool() { # name package version
+  local name=$1 pkg=$2 ver=$3
+  if has_stamp "$name" "$ver" && [[ -x $BIN/$name ]]; then say "$name ok (cached)"; return; fi
+  say "building $name $ver..."
+  go install "$pkg@$ver"
+  set_stamp "$name" "$ver"
+}
+
+setup_gotools() {
+  go_tool protoc-gen-go      google.golang.org/protobuf/cmd/protoc-gen-go       v1.36.12
+  go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc      v1.6.2
+  go_tool grpcurl            github.com/fullstorydev/grpcurl/cmd/grpcurl        v1.9.4
+  go_tool ghz                github.com/bojand/ghz/cmd/ghz                      v0.121.0
+  go_tool kustomize          sigs.k8s.io/kustomize/kustomize/v5                 v5.8.2
+}
+
+# ---------------------------------------------------------------------------------------------
+# istioctl, from the Go module proxy (no release binaries can be downloaded here).
+# ISTIO_VERSION is the pseudo-version of commit eed52ebb66ad, which is the Istio 1.31.0 tag
+# (also 1.31.0-rc.4). The release-1.30 candidate, v0.0.0-20260826214018-9739e10eb9d7 (the
+# 1.30.4 content), cannot be built here: the proxy refuses the pseudo-versions of istio.io/api,
+# istio.io/client-go and envoyproxy/go-control-plane that its go.mod names.
+# Measured on 2 cores, go1.26.8: cold build (empty build cache, modules mostly downloaded)
+# COLD_TIME; rebuild with a warm build cache (stamp deleted) WARM_TIME.
+ISTIO_VERSION=v0.0.0-20260827124520-eed52ebb66ad
+setup_istioctl() {
+  if has_stamp istioctl "$ISTIO_VERSION" && [[ -x $BIN/istioctl ]]; then say "istioctl ok (cached)"; return; fi
+  say "building istioctl (first time takes several minutes)..."
+  go install "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_VERSION"
+  set_stamp istioctl "$ISTIO_VERSION"
+}
+
+# ---------------------------------------------------------------------------------------------
+# ferretdb: tools/ferretdb wraps FerretDB v1.24.2's embeddable package (see its main.go).
+setup_ferretdb() {
+  local src=$ROOT/tools/ferretdb h
+  h=$(hash_of "$src/go.mod" "$src/go.sum" "$src"/*.go)
+  if has_stamp ferretdb "$h" && [[ -x $BIN/ferretdb ]]; then say "ferretdb ok (cached)"; return; fi
+  say "building ferretdb (first time takes a minute or two)..."
+  (cd "$src" && go build -buildvcs=false -o "$BIN/ferretdb" .)
+  set_stamp ferretdb "$h"
+}
+
+# ---------------------------------------------------------------------------------------------
+# python: .venv/ with tools/requirements.txt, reinstalled when that file changes.
+setup_python() {
+  local req=$ROOT/tools/requirements.txt h py
+  h=$(hash_of "$req")
+  if has_stamp python "$h" && [[ -x $ROOT/.venv/bin/python ]]; then say "python ok (cached)"; return; fi
+  py=$(command -v python3.11 || command -v python3) || die "python: no python3"
+  say "installing python packages into .venv..."
+  [[ -x $ROOT/.venv/bin/python ]] || "$py" -m venv "$ROOT/.venv"
+  "$ROOT/.venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+  "$ROOT/.venv/bin/python" -c 'import grpc, grpc_tools, grpc_health.v1, grpc_reflection.v1alpha; import google.protobuf' \
+    || die "python: imports failed"
+  set_stamp python "$h"
+}
+
+# ---------------------------------------------------------------------------------------------
+# node: npm ci when node_modules is missing or older than package-lock.json.
+setup_node() {
+  if [[ ! -f $ROOT/package-lock.json ]]; then say "node skipped (no package-lock.json yet)"; return; fi
+  local marker=$ROOT/node_modules/.package-lock.json
+  if [[ -f $marker && ! $ROOT/package-lock.json -nt $marker ]]; then say "node_modules ok (cached)"; return; fi
+  say "running npm ci..."
+  npm ci --no-audit --no-fund --loglevel=error
+}
+
+# ---------------------------------------------------------------------------------------------
+ALL=(apt gotools istioctl ferretdb python node)
+(($# > 0)) || set -- "${ALL[@]}"
+for c in "$@"; do
+  [[ " ${ALL[*]} " == *" $c "* ]] || die "unknown component '$c' (choose from: ${ALL[*]})"
+done
+
+start=$SECONDS
+times=()
+for c in "$@"; do
+  t=$SECONDS
+  "setup_$c"
+  times+=("$c $((SECONDS - t))s")
+done
+say "done in $((SECONDS - start))s ($(IFS=,; echo "${times[*]}" | sed 's/,/, /g'))"
