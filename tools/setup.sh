@@ -26,6 +26,12 @@ has_stamp() { [[ -f $BIN/.stamp-$1-$2 ]]; }
 # A version starts with "v" and a hash is hex, so protoc-gen-go's glob misses protoc-gen-go-grpc's.
 set_stamp() { rm -f "$BIN/.stamp-$1-"[v0-9a-f]*; touch "$BIN/.stamp-$1-$2"; }
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
+# Run a command with its output kept aside; show it only if the command fails.
+quiet() {
+  local log; log=$(mktemp)
+  if "$@" >"$log" 2>&1; then rm -f "$log"; return; fi
+  cat "$log" >&2; rm -f "$log"; die "failed: $*"
+}
 
 # One setup at a time (make up and make test may both call it).
 exec 9>"$BIN/.setup.lock"
@@ -38,10 +44,19 @@ setup_apt() {
   local need=()
   [[ -x /usr/bin/redis-server ]] || need+=(redis-server)
   [[ -x /usr/sbin/nginx ]] || need+=(nginx)
-  if ((${#need[@]} == 0)); then say "apt ok (redis-server, nginx present)"; return; fi
+  if ((${#need[@]} == 0)); then
+    say "apt ok (redis-server, nginx present)"
+  else
+    say "installing ${need[*]} from Debian..."
+    [[ $(id -u) == 0 ]] || die "apt: installing ${need[*]} needs root"
+    apt_install "${need[@]}"
+  fi
+  local conf; conf=$(/usr/sbin/nginx -V 2>&1)
+  [[ $conf == *--with-http_v2_module* && $conf != *--without-http_grpc_module* ]] \
+    || die "apt: /usr/sbin/nginx lacks http_v2 or grpc (grpc_pass)"
+}
 
-  say "installing ${need[*]} from Debian..."
-  [[ $(id -u) == 0 ]] || die "apt: installing ${need[*]} needs root"
+apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   # Keep the maintainer scripts from starting the services (policy-rc.d exit 101 = "not allowed").
   local policy=/usr/sbin/policy-rc.d own_policy=0
@@ -49,59 +64,63 @@ setup_apt() {
     printf '#!/bin/sh\nexit 101\n' >"$policy"; chmod +x "$policy"; own_policy=1
     trap 'rm -f /usr/sbin/policy-rc.d' EXIT
   fi
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  quiet apt-get update
+  quiet apt-get install -y --no-install-recommends "$@"
   if ((own_policy)); then rm -f "$policy"; trap - EXIT; fi
 
   # Whatever got started anyway: stop it, and keep it from starting at boot.
-  local svc
+  local svc pidf
   for svc in nginx redis-server; do
     service "$svc" stop >/dev/null 2>&1 || true
     if [[ -d /run/systemd/system ]]; then systemctl disable --now "$svc" >/dev/null 2>&1 || true
     else update-rc.d "$svc" disable >/dev/null 2>&1 || true; fi
   done
   # Debian's default pid files, in case an init script started them anyway.
-  local pidf
   for pidf in /run/nginx.pid /run/redis/redis-server.pid; do
     [[ -s $pidf ]] && kill "$(cat "$pidf")" 2>/dev/null || true
   done
   [[ -x /usr/bin/redis-server && -x /usr/sbin/nginx ]] || die "apt: install failed"
-  local conf; conf=$(/usr/sbin/nginx -V 2>&1)
-  [[ $conf == *--with-http_v2_module* && $conf != *--without-http_grpc_module* ]] \
-    || die "apt: nginx lacks http_v2 or grpc"
 }
 
 # ---------------------------------------------------------------------------------------------
 # gotools: pinned; each builds with go1.26 (kustomize v5.8.3 needs go1.27, so v5.8.2).
-go_tool() { # name package version
-  local name=$1 pkg=$2 ver=$3
+go_tool() { # name package version [ldflags]
+  local name=$1 pkg=$2 ver=$3 flags=()
+  [[ -z ${4:-} ]] || flags=(-ldflags "$4")
   if has_stamp "$name" "$ver" && [[ -x $BIN/$name ]]; then say "$name ok (cached)"; return; fi
   say "building $name $ver..."
-  go install "$pkg@$ver"
+  quiet go install "${flags[@]}" "$pkg@$ver"
   set_stamp "$name" "$ver"
 }
 
 setup_gotools() {
   go_tool protoc-gen-go      google.golang.org/protobuf/cmd/protoc-gen-go       v1.36.12
   go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc      v1.6.2
-  go_tool grpcurl            github.com/fullstorydev/grpcurl/cmd/grpcurl        v1.9.4
-  go_tool ghz                github.com/bojand/ghz/cmd/ghz                      v0.121.0
+  go_tool grpcurl            github.com/fullstorydev/grpcurl/cmd/grpcurl        v1.9.4   "-X main.version=v1.9.4"
+  go_tool ghz                github.com/bojand/ghz/cmd/ghz                      v0.121.0 "-X main.version=v0.121.0"
   go_tool kustomize          sigs.k8s.io/kustomize/kustomize/v5                 v5.8.2
 }
 
 # ---------------------------------------------------------------------------------------------
 # istioctl, from the Go module proxy (no release binaries can be downloaded here).
-# ISTIO_VERSION is the pseudo-version of commit eed52ebb66ad, which is the Istio 1.31.0 tag
-# (also 1.31.0-rc.4). The release-1.30 candidate, v0.0.0-20260826214018-9739e10eb9d7 (the
-# 1.30.4 content), cannot be built here: the proxy refuses the pseudo-versions of istio.io/api,
-# istio.io/client-go and envoyproxy/go-control-plane that its go.mod names.
-# Measured on 2 cores, go1.26.8: cold build (empty build cache, modules mostly downloaded)
-# COLD_TIME; rebuild with a warm build cache (stamp deleted) WARM_TIME.
+# ISTIO_VERSION is the pseudo-version of commit eed52ebb66ad, the Istio 1.31.0 tag (also
+# 1.31.0-rc.4); its go.mod says go 1.26.0. No 1.30 tag builds with a plain `go install` here:
+#   - v0.0.0-20260826214018-9739e10eb9d7 is release-1.30 at 1.30.4 (VERSION file 1.30, has the
+#     1.30.4 release notes; the 1.30.4 tag itself is commit 4220640, which the proxy does not
+#     serve), but the proxy refuses the istio.io/api, istio.io/client-go and go-control-plane
+#     pseudo-versions its go.mod names (403);
+#   - v0.0.0-20260423205519-b01690e6db7d is master before 1.31 (VERSION 1.31); two of its
+#     dependencies fail the checksum database lookup (404).
+# Measured on 2 cores, go1.26.8: cold build (empty build cache, modules downloaded) 4m10s;
+# rebuild with a warm build cache (stamp deleted) WARM_TIME.
 ISTIO_VERSION=v0.0.0-20260827124520-eed52ebb66ad
+ISTIO_TAG=1.31.0
 setup_istioctl() {
   if has_stamp istioctl "$ISTIO_VERSION" && [[ -x $BIN/istioctl ]]; then say "istioctl ok (cached)"; return; fi
-  say "building istioctl (first time takes several minutes)..."
-  go install "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_VERSION"
+  say "building istioctl $ISTIO_TAG (first time takes several minutes)..."
+  # -X only changes the link step, so the build cache still serves every package.
+  quiet go install -ldflags "-X istio.io/istio/pkg/version.buildVersion=$ISTIO_TAG -X istio.io/istio/pkg/version.buildTag=$ISTIO_TAG" \
+    "istio.io/istio/istioctl/cmd/istioctl@$ISTIO_VERSION"
   set_stamp istioctl "$ISTIO_VERSION"
 }
 
@@ -112,7 +131,7 @@ setup_ferretdb() {
   h=$(hash_of "$src/go.mod" "$src/go.sum" "$src"/*.go)
   if has_stamp ferretdb "$h" && [[ -x $BIN/ferretdb ]]; then say "ferretdb ok (cached)"; return; fi
   say "building ferretdb (first time takes a minute or two)..."
-  (cd "$src" && go build -buildvcs=false -o "$BIN/ferretdb" .)
+  (cd "$src" && quiet go build -buildvcs=false -o "$BIN/ferretdb" .)
   set_stamp ferretdb "$h"
 }
 
@@ -124,8 +143,8 @@ setup_python() {
   if has_stamp python "$h" && [[ -x $ROOT/.venv/bin/python ]]; then say "python ok (cached)"; return; fi
   py=$(command -v python3.11 || command -v python3) || die "python: no python3"
   say "installing python packages into .venv..."
-  [[ -x $ROOT/.venv/bin/python ]] || "$py" -m venv "$ROOT/.venv"
-  "$ROOT/.venv/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+  [[ -x $ROOT/.venv/bin/python ]] || quiet "$py" -m venv "$ROOT/.venv"
+  quiet "$ROOT/.venv/bin/python" -m pip install --disable-pip-version-check -r "$req"
   "$ROOT/.venv/bin/python" -c 'import grpc, grpc_tools, grpc_health.v1, grpc_reflection.v1alpha; import google.protobuf' \
     || die "python: imports failed"
   set_stamp python "$h"
@@ -138,7 +157,7 @@ setup_node() {
   local marker=$ROOT/node_modules/.package-lock.json
   if [[ -f $marker && ! $ROOT/package-lock.json -nt $marker ]]; then say "node_modules ok (cached)"; return; fi
   say "running npm ci..."
-  npm ci --no-audit --no-fund --loglevel=error
+  (cd "$ROOT" && quiet npm ci --no-audit --no-fund)
 }
 
 # ---------------------------------------------------------------------------------------------
