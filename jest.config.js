@@ -30,6 +30,9 @@ export default {
       // ports, real gRPC over loopback) sit beside the code.
       testMatch: ["<rootDir>/test/contracts/**/*.test.ts", "<rootDir>/mesh/src/**/*.test.ts",
         "<rootDir>/services/*/src/**/*.test.ts"],
+      // Sets SHOP_TEST_MONGO_URL and SHOP_TEST_REDIS_URL for component tests.
+      globalSetup: "<rootDir>/test/support/global-setup.ts",
+      globalTeardown: "<rootDir>/test/support/global-teardown.ts",
     },
     {
       ...common,
