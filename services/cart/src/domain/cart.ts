@@ -1,0 +1,49 @@
+// The cart use cases: validate, make sure the product exists, then change the cart atomically.
+import { PreconditionError, ValidationError, Violations } from "@shopmesh/mesh";
+import type { CartLine, CartStore } from "../store/cart-store.js";
+
+/** Throws unless the catalog knows the product (NotFound passes through as NotFound). */
+export type ProductCheck = (productId: string, signal: AbortSignal) => Promise<void>;
+
+/** The cart use cases; userId is the authenticated caller. */
+export interface CartUseCases {
+  addItem(userId: string, productId: string, quantity: number, signal: AbortSignal): Promise<CartLine[]>;
+  removeItem(userId: string, productId: string): Promise<CartLine[]>;
+  getCart(userId: string): Promise<CartLine[]>;
+  emptyCart(userId: string): Promise<void>;
+}
+
+/** Most units of one product in a cart. */
+export const MAX_QUANTITY = 99;
+/** Most distinct products in a cart. */
+export const MAX_ITEMS = 50;
+const PRODUCT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Creates the cart use cases over a store and a catalog check. */
+export function createCart(deps: { store: CartStore; productExists: ProductCheck }): CartUseCases {
+  return {
+    async addItem(userId, productId, quantity, signal) {
+      const v = new Violations();
+      v.check(PRODUCT_ID_RE.test(productId), "product_id", "must be 1 to 64 characters of [A-Za-z0-9_-]");
+      v.check(Number.isInteger(quantity) && quantity >= 1 && quantity <= MAX_QUANTITY, "quantity", `must be 1 to ${MAX_QUANTITY}`);
+      v.throwIfAny();
+      // Checked before the write, so an unknown product never lands in a cart.
+      await deps.productExists(productId, signal);
+      const res = await deps.store.add(userId, productId, quantity);
+      if (res.ok) return res.items;
+      if (res.reason === "item_limit") throw new PreconditionError(`the cart already holds ${MAX_ITEMS} distinct products`);
+      throw new ValidationError([{
+        field: "quantity",
+        description: `the cart holds ${res.current} of this product; adding ${quantity} would pass ${MAX_QUANTITY}`,
+      }]);
+    },
+    async removeItem(userId, productId) {
+      const v = new Violations();
+      v.check(PRODUCT_ID_RE.test(productId), "product_id", "must be 1 to 64 characters of [A-Za-z0-9_-]");
+      v.throwIfAny();
+      return deps.store.remove(userId, productId);
+    },
+    getCart: (userId) => deps.store.get(userId),
+    emptyCart: (userId) => deps.store.empty(userId),
+  };
+}
