@@ -3,7 +3,7 @@
 #
 #   bash tools/setup.sh [apt|gotools|istioctl|ferretdb|python|node ...]   (no argument: all)
 #
-# Run from anywhere; it works in the repo root. Go tools go to .bin/, Python to .venv/, Debian
+# Run from anywhere: it works from the repo root. Go tools go to .bin/, Python to .venv/, Debian
 # packages to the system. Each component writes a stamp .bin/.stamp-<name>-<version or hash>
 # and is skipped while its stamp and its output are there, so a second run takes seconds.
 # Delete .bin/.stamp-<name>-* to force one component again. Downloads are cached by Go
