@@ -1,0 +1,65 @@
+// UserStore on MongoDB (FerretDB locally). The unique index on email is what makes a duplicate
+// registration fail, even when two arrive at once.
+import { MongoClient, MongoServerError } from "mongodb";
+import { AlreadyExistsError } from "@shopmesh/mesh";
+import type { UserRecord, UserStore } from "./user-store.js";
+
+interface UserDoc {
+  _id: string;
+  email: string;
+  displayName: string;
+  roles: string[];
+  passwordHash: string;
+  createTime: Date;
+}
+
+/** Options of the Mongo user store. */
+export interface MongoUserStoreOptions {
+  /** mongodb:// URL. */
+  url: string;
+  /** Database name (auth's own). */
+  db: string;
+  /** Per-operation server time limit; a slow database fails the call instead of hanging it. */
+  maxTimeMs?: number;
+}
+
+const DUPLICATE_KEY = 11000;
+
+function toRecord(d: UserDoc): UserRecord {
+  return { id: d._id, email: d.email, displayName: d.displayName, roles: [...d.roles], passwordHash: d.passwordHash,
+    createTime: d.createTime };
+}
+
+/** Connects, ensures the unique email index, and returns the store. */
+export async function createMongoUserStore(opts: MongoUserStoreOptions): Promise<UserStore> {
+  const client = new MongoClient(opts.url, { serverSelectionTimeoutMS: 3_000, connectTimeoutMS: 3_000 });
+  await client.connect();
+  const users = client.db(opts.db).collection<UserDoc>("users");
+  await users.createIndex({ email: 1 }, { unique: true, name: "email_unique" });
+  const maxTimeMS = opts.maxTimeMs ?? 3_000;
+  return {
+    async insert(user) {
+      try {
+        await users.insertOne({ _id: user.id, email: user.email, displayName: user.displayName, roles: user.roles,
+          passwordHash: user.passwordHash, createTime: user.createTime });
+      } catch (err) {
+        if (err instanceof MongoServerError && err.code === DUPLICATE_KEY) {
+          throw new AlreadyExistsError("a user with this email already exists");
+        }
+        throw err;
+      }
+    },
+    async findByEmail(email) {
+      // email is a validated string, never an object, so it cannot smuggle an operator in.
+      const d = await users.findOne({ email: { $eq: email } }, { maxTimeMS });
+      return d ? toRecord(d) : undefined;
+    },
+    async findById(id) {
+      const d = await users.findOne({ _id: { $eq: id } }, { maxTimeMS });
+      return d ? toRecord(d) : undefined;
+    },
+    async close() {
+      await client.close();
+    },
+  };
+}
