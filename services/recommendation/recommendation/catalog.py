@@ -1,0 +1,130 @@
+"""The catalog v2 client: mTLS in local mode, a deadline on every call, a breaker, one retry."""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import grpc
+
+from shop.catalog.v2 import catalog_pb2, catalog_pb2_grpc
+
+from .breaker import Breaker
+from .errors import DeadlineError, UnavailableError
+
+# Codes that say "catalog is unhealthy": they trip the breaker. Others are answers.
+_UNHEALTHY = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNKNOWN,
+}
+# Below this much time left there is no point in calling: the answer could not come back.
+_MIN_CALL_S = 0.005
+
+
+@dataclass(frozen=True)
+class ProductInfo:
+    """What a recommendation needs from a catalog product."""
+
+    id: str
+    name: str
+    currency_code: str
+    amount_minor: int
+
+
+class CatalogError(Exception):
+    """The catalog answered with a business error (e.g. NOT_FOUND); `code` says which."""
+
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def make_channel(addr: str, creds: grpc.ChannelCredentials | None, tls_name: str = "") -> grpc.Channel:
+    """A channel to catalog: secure with the given mTLS credentials, else plaintext (istio)."""
+    if creds is None:
+        return grpc.insecure_channel(addr)
+    opts = [("grpc.ssl_target_name_override", tls_name)] if tls_name else []
+    return grpc.secure_channel(addr, creds, options=opts)
+
+
+class CatalogClient:
+    """Calls catalog v2 read methods; raises UnavailableError/DeadlineError or CatalogError."""
+
+    def __init__(
+        self,
+        channel: grpc.Channel,
+        default_timeout_s: float,
+        breaker: Breaker,
+        retry: bool = True,
+    ) -> None:
+        self._stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        self._timeout = default_timeout_s
+        self._breaker = breaker
+        # Istio retries for us; two retrying layers multiply attempts, so istio mode passes False.
+        self._retry = retry
+
+    def batch_get(
+        self, ids: Sequence[str], deadline: float | None, metadata: Sequence[tuple[str, str]] = ()
+    ) -> list[ProductInfo]:
+        """Products in the order asked; CatalogError(NOT_FOUND) when any id is unknown."""
+        req = catalog_pb2.BatchGetProductsRequest(ids=list(ids))
+        res = self._call(self._stub.BatchGetProducts, req, deadline, metadata)
+        return [_info(p) for p in res.products]
+
+    def get(
+        self, pid: str, deadline: float | None, metadata: Sequence[tuple[str, str]] = ()
+    ) -> ProductInfo:
+        """One product; CatalogError(NOT_FOUND) when unknown."""
+        res = self._call(self._stub.GetProduct, catalog_pb2.GetProductRequest(id=pid), deadline, metadata)
+        return _info(res.product)
+
+    def first_page(
+        self, page_size: int, deadline: float | None, metadata: Sequence[tuple[str, str]] = ()
+    ) -> list[ProductInfo]:
+        """The first page of products in id order (the cold-start candidates)."""
+        req = catalog_pb2.ListProductsRequest(page_size=page_size)
+        res = self._call(self._stub.ListProducts, req, deadline, metadata)
+        return [_info(p) for p in res.products]
+
+    def _call(self, method, req, deadline: float | None, metadata: Sequence[tuple[str, str]]):  # type: ignore[no-untyped-def]
+        attempts = 2 if self._retry else 1
+        for attempt in range(attempts):
+            if not self._breaker.allow():
+                raise UnavailableError("catalog unavailable (circuit open)")
+            timeout = self._timeout
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left < _MIN_CALL_S:
+                    raise DeadlineError("deadline exceeded before calling catalog")
+                timeout = min(timeout, left)
+            try:
+                res = method(req, timeout=timeout, metadata=list(metadata))
+            except grpc.RpcError as e:
+                code = e.code()  # type: ignore[attr-defined]
+                if code not in _UNHEALTHY:
+                    self._breaker.success()
+                    raise CatalogError(code, e.details() or "") from None  # type: ignore[attr-defined]
+                self._breaker.failure()
+                caller_out_of_time = deadline is not None and deadline - time.monotonic() < _MIN_CALL_S
+                if caller_out_of_time:
+                    raise DeadlineError("deadline exceeded waiting for catalog") from None
+                # Only UNAVAILABLE is safe to repeat blindly (the call did not start);
+                # reads are NO_SIDE_EFFECTS anyway, but a slow catalog gets no extra load.
+                if code == grpc.StatusCode.UNAVAILABLE and attempt + 1 < attempts:
+                    backoff = random.uniform(0.025, 0.075)
+                    if deadline is None or deadline - time.monotonic() > backoff + 0.05:
+                        time.sleep(backoff)
+                        continue
+                raise UnavailableError(f"catalog unavailable ({code.name.lower()})") from None
+            self._breaker.success()
+            return res
+        raise UnavailableError("catalog unavailable")  # unreachable: the loop returns or raises
+
+
+def _info(p: catalog_pb2.Product) -> ProductInfo:
+    return ProductInfo(p.id, p.name, p.price.currency_code, p.price.amount_minor)

@@ -1,0 +1,186 @@
+"""Wires the service: gRPC server (mTLS in local mode), access checks, error mapping, health,
+reflection, metrics, and graceful shutdown."""
+
+from __future__ import annotations
+
+import logging
+import time
+from concurrent import futures
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from shop.recommendation.v1 import recommendation_pb2 as pb
+from shop.recommendation.v1 import recommendation_pb2_grpc as pb_grpc
+
+from .access import Access, load_rules
+from .breaker import Breaker
+from .catalog import CatalogClient, make_channel
+from .config import Config
+from .errors import DomainError, ValidationError
+from .handlers import Handlers
+from .jwt import JwksVerifier, RejectAll, TokenVerifier
+from .logs import trace_id, trace_id_of
+from .metrics import AdminServer, Metrics
+from .reflection import enable_reflection
+from .rpc_status import STATUS_DETAILS_KEY, encode_bad_request
+from .store import CountStore, RedisCountStore
+
+log = logging.getLogger("recommendation")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommendationService"].full_name
+# grpc reports "no deadline" as a huge remaining time; beyond this we treat it as none.
+_NO_DEADLINE_S = 10**6
+_PROPAGATED = ("traceparent", "tracestate")
+
+Req = TypeVar("Req")
+Res = TypeVar("Res")
+
+
+@dataclass
+class RunningServer:
+    """A started service: its ports, health, and stop()."""
+
+    port: int
+    admin_port: int | None
+    server: grpc.Server
+    health: health.HealthServicer
+    metrics: Metrics
+    _closers: list[Callable[[], None]]
+    serving: bool = False
+
+    def set_serving(self, serving: bool) -> None:
+        """Flips grpc.health.v1 for the whole server and this service."""
+        status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+        for name in ("", SERVICE_NAME):
+            self.health.set(name, status)
+        self.serving = serving
+
+    def stop(self, grace_s: float) -> None:
+        """NOT_SERVING first so balancers drain us, then lets in-flight calls finish."""
+        self.serving = False
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace_s).wait()
+        for close in self._closers:
+            close()
+
+
+def read_mtls(cfg: Config) -> tuple[bytes, bytes, bytes]:
+    """(ca, cert chain, private key) of this service's dev certificate."""
+    d = cfg.cert_dir
+    return (
+        (d / "ca.pem").read_bytes(),
+        (d / "recommendation.pem").read_bytes(),
+        (d / "recommendation-key.pem").read_bytes(),
+    )
+
+
+def start_server(
+    cfg: Config,
+    store: CountStore | None = None,
+    verifier: TokenVerifier | None = None,
+) -> RunningServer:
+    """Starts serving per cfg; store and verifier can be injected (tests), else built from cfg."""
+    metrics = Metrics()
+    closers: list[Callable[[], None]] = []
+    local = cfg.mesh_mode == "local"
+    if store is None:
+        redis_store = RedisCountStore(cfg.redis_url)
+        closers.append(redis_store.close)
+        store = redis_store
+    if verifier is None:
+        verifier = JwksVerifier(cfg.jwks_url) if cfg.jwks_url else RejectAll()
+        if not cfg.jwks_url:
+            log.warning("JWKS_URL is empty: RecordPurchase will refuse every call")
+    creds = None
+    if local:
+        ca, cert, key = read_mtls(cfg)
+        channel_creds = grpc.ssl_channel_credentials(ca, key, cert)
+        creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=True)
+    else:
+        channel_creds = None
+    channel = make_channel(cfg.catalog_addr, channel_creds, cfg.catalog_tls_name)
+    closers.append(channel.close)
+    breaker = Breaker(on_state=metrics.breaker_listener("catalog"))
+    catalog = CatalogClient(channel, cfg.catalog_timeout_s, breaker, retry=local)
+    handlers = Handlers(store, catalog)
+    access = Access(load_rules(cfg.topology_path), verifier, check_peer=local)
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), maximum_concurrent_rpcs=256)
+    pb_grpc.add_RecommendationServiceServicer_to_server(_Servicer(handlers, access, metrics), server)
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    enable_reflection(server, [SERVICE_NAME, health.SERVICE_NAME])
+    addr = f"{cfg.host}:{cfg.port}"
+    port = server.add_secure_port(addr, creds) if creds else server.add_insecure_port(addr)
+    if port == 0:
+        raise OSError(f"cannot listen on {addr}")
+    server.start()
+    admin_port = None
+    running = RunningServer(port, None, server, health_servicer, metrics, closers)
+    if cfg.admin_port is not None:
+        admin = AdminServer(cfg.host, cfg.admin_port, metrics, lambda: running.serving)
+        closers.insert(0, admin.close)
+        admin_port = admin.port
+    running.admin_port = admin_port
+    running.set_serving(True)
+    log.info("serving", extra={"port": port, "admin_port": admin_port, "mode": cfg.mesh_mode})
+    return running
+
+
+class _Servicer(pb_grpc.RecommendationServiceServicer):
+    """Adapts gRPC calls to Handlers: access, deadline, metrics, and the one error map."""
+
+    def __init__(self, handlers: Handlers, access: Access, metrics: Metrics) -> None:
+        self._h = handlers
+        self._access = access
+        self._metrics = metrics
+
+    def ListRecommendations(self, request: pb.ListRecommendationsRequest, context: grpc.ServicerContext) -> pb.ListRecommendationsResponse:  # noqa: N802
+        return self._run(
+            "ListRecommendations", request, context,
+            lambda r, deadline, md: self._h.list_recommendations(r, deadline, md),
+        )
+
+    def RecordPurchase(self, request: pb.RecordPurchaseRequest, context: grpc.ServicerContext) -> pb.RecordPurchaseResponse:  # noqa: N802
+        return self._run("RecordPurchase", request, context, lambda r, _d, _m: self._h.record_purchase(r))
+
+    def _run(
+        self,
+        method: str,
+        request: Req,
+        context: grpc.ServicerContext,
+        fn: Callable[[Req, float | None, list[tuple[str, str]]], Res],
+    ) -> Res:
+        path = f"/{SERVICE_NAME}/{method}"
+        labels = ("unary", SERVICE_NAME, method)
+        self._metrics.started.labels(*labels).inc()
+        start = time.monotonic()
+        md = [(k, v) for k, v in context.invocation_metadata() or () if k in _PROPAGATED and isinstance(v, str)]
+        token = trace_id.set(next((trace_id_of(v) for k, v in md if k == "traceparent"), ""))
+        code, message = grpc.StatusCode.OK, ""
+        try:
+            self._access.authorize(path, context)
+            remaining = context.time_remaining()
+            deadline = None if remaining is None or remaining > _NO_DEADLINE_S else start + remaining
+            return fn(request, deadline, md)
+        except ValidationError as e:
+            code, message = e.code, str(e)
+            context.set_trailing_metadata(
+                ((STATUS_DETAILS_KEY, encode_bad_request(code.value[0], message, e.violations)),)
+            )
+        except DomainError as e:
+            code, message = e.code, str(e)
+            if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                log.warning("%s failed: %s", method, message, extra={"grpc_code": code.name})
+        except Exception:
+            # The real error goes to our log; the client learns only that it was ours.
+            log.exception("%s failed", method)
+            code, message = grpc.StatusCode.INTERNAL, "internal error"
+        finally:
+            self._metrics.handled.labels(*labels, code.name).inc()
+            self._metrics.seconds.labels(*labels).observe(time.monotonic() - start)
+            trace_id.reset(token)
+        context.abort(code, message)
+        raise AssertionError("unreachable: abort raises")

@@ -1,0 +1,199 @@
+"""The real service on a free port, over mTLS, with a fake catalog and a real redis-server."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import grpc
+import pytest
+import redis
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
+
+from conftest import CatalogServer, JwtSigner, channel_creds, free_port
+from recommendation.config import REPO_ROOT, load_config
+from recommendation.jwt import JwksVerifier
+from recommendation.rpc_status import STATUS_DETAILS_KEY, decode_bad_request
+from recommendation.server import RunningServer, start_server
+from recommendation.store import RedisCountStore
+from shop.recommendation.v1 import recommendation_pb2 as pb
+from shop.recommendation.v1 import recommendation_pb2_grpc as pb_grpc
+
+SERVICE = "shop.recommendation.v1.RecommendationService"
+
+
+def config(certs: Path, redis_url: str, catalog_addr: str, timeout_ms: int = 2000):  # type: ignore[no-untyped-def]
+    return load_config({
+        "PORT": "0", "ADMIN_PORT": "0", "REDIS_URL": redis_url, "CATALOG_ADDR": catalog_addr,
+        "CATALOG_TIMEOUT_MS": str(timeout_ms), "MESH_MODE": "local", "MESH_CERT_DIR": str(certs),
+        "TOPOLOGY_PATH": str(REPO_ROOT / "mesh" / "topology.json"),
+    })
+
+
+@pytest.fixture
+def service(certs: Path, redis_url: str, catalog: CatalogServer, signer: JwtSigner) -> Iterator[RunningServer]:
+    r = redis.Redis.from_url(redis_url)
+    r.flushdb()
+    r.close()
+    jwks = signer.jwks()
+    running = start_server(
+        config(certs, redis_url, catalog.addr),
+        verifier=JwksVerifier("http://unused", fetch=lambda _u: jwks),
+    )
+    yield running
+    running.stop(0)
+
+
+def channel(certs: Path, port: int, name: str = "edge") -> grpc.Channel:
+    return grpc.secure_channel(f"127.0.0.1:{port}", channel_creds(certs, name))
+
+
+def stub(certs: Path, port: int, name: str = "edge") -> pb_grpc.RecommendationServiceStub:
+    return pb_grpc.RecommendationServiceStub(channel(certs, port, name))
+
+
+def record(certs: Path, service: RunningServer, signer: JwtSigner, order_id: str, items: list[tuple[str, int]]) -> None:
+    token = signer.sign({"sub": "u1", "exp": time.time() + 60})
+    stub(certs, service.port, "order").RecordPurchase(
+        pb.RecordPurchaseRequest(order_id=order_id, items=[pb.PurchasedItem(product_id=p, quantity=q) for p, q in items]),
+        metadata=[("authorization", f"Bearer {token}")], timeout=5,
+    )
+
+
+def test_recommends_best_sellers_with_catalog_details_then_fills(certs, service, signer, catalog) -> None:  # type: ignore[no-untyped-def]
+    record(certs, service, signer, "o1", [("p3", 2), ("p2", 1)])
+    record(certs, service, signer, "o1", [("p3", 2), ("p2", 1)])  # a retry: not counted again
+    record(certs, service, signer, "o2", [("p2", 5)])
+    res = stub(certs, service.port).ListRecommendations(
+        pb.ListRecommendationsRequest(max_results=3, exclude_product_ids=["p1"]), timeout=5
+    )
+    got = [(r.product_id, r.name, r.price.currency_code, r.price.amount_minor, r.purchase_count) for r in res.recommendations]
+    assert got == [("p2", "Lamp", "USD", 4599, 6), ("p3", "Sock", "USD", 350, 2), ("p4", "Kite", "USD", 2000, 0)]
+    # The catalog saw our mesh identity, so the call really went over mTLS.
+    assert "spiffe://shop.local/ns/shop/sa/recommendation" in catalog.fake.callers
+
+
+def test_bad_input_is_invalid_argument_with_field_violations(certs, service) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(grpc.RpcError) as e:
+        stub(certs, service.port).ListRecommendations(
+            pb.ListRecommendationsRequest(max_results=99, exclude_product_ids=["ok", "no spaces"]), timeout=5
+        )
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    details = dict(e.value.trailing_metadata())[STATUS_DETAILS_KEY]
+    code, _msg, violations = decode_bad_request(details)
+    assert code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert [v.field for v in violations] == ["exclude_product_ids[1]", "max_results"]
+
+
+def test_record_purchase_needs_a_valid_jwt(certs, service, signer) -> None:  # type: ignore[no-untyped-def]
+    req = pb.RecordPurchaseRequest(order_id="o9", items=[pb.PurchasedItem(product_id="p1", quantity=1)])
+    s = stub(certs, service.port, "order")
+    with pytest.raises(grpc.RpcError) as e:
+        s.RecordPurchase(req, timeout=5)
+    assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    expired = signer.sign({"sub": "u1", "exp": 1000})
+    with pytest.raises(grpc.RpcError) as e:
+        s.RecordPurchase(req, metadata=[("authorization", f"Bearer {expired}")], timeout=5)
+    assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_callers_are_checked_against_the_topology(certs, service, signer) -> None:  # type: ignore[no-untyped-def]
+    token = signer.sign({"sub": "u1", "exp": time.time() + 60})
+    req = pb.RecordPurchaseRequest(order_id="o9", items=[pb.PurchasedItem(product_id="p1", quantity=1)])
+    # The edge may list recommendations but not record purchases (only order may).
+    with pytest.raises(grpc.RpcError) as e:
+        stub(certs, service.port, "edge").RecordPurchase(req, metadata=[("authorization", f"Bearer {token}")], timeout=5)
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    # A certificate from another CA is refused at the TLS handshake.
+    rogue = grpc.ssl_channel_credentials(
+        (certs / "ca.pem").read_bytes(),
+        (certs / "other" / "order-key.pem").read_bytes(),
+        (certs / "other" / "order.pem").read_bytes(),
+    )
+    with pytest.raises(grpc.RpcError) as e:
+        pb_grpc.RecommendationServiceStub(grpc.secure_channel(f"127.0.0.1:{service.port}", rogue)).RecordPurchase(
+            req, metadata=[("authorization", f"Bearer {token}")], timeout=3
+        )
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+    # Plaintext (no certificate at all) never reaches a handler either.
+    with pytest.raises(grpc.RpcError) as e:
+        pb_grpc.RecommendationServiceStub(grpc.insecure_channel(f"127.0.0.1:{service.port}")).ListRecommendations(
+            pb.ListRecommendationsRequest(), timeout=3
+        )
+    assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+def test_catalog_down_is_unavailable_fast_and_opens_the_breaker(certs, redis_url, signer) -> None:  # type: ignore[no-untyped-def]
+    running = start_server(config(certs, redis_url, f"127.0.0.1:{free_port()}"))
+    try:
+        s = stub(certs, running.port)
+        times = []
+        for _ in range(6):
+            start = time.monotonic()
+            with pytest.raises(grpc.RpcError) as e:
+                s.ListRecommendations(pb.ListRecommendationsRequest(), timeout=3)
+            times.append(time.monotonic() - start)
+            assert e.value.code() == grpc.StatusCode.UNAVAILABLE
+        assert max(times) < 2.0, times
+        assert "circuit open" in e.value.details()
+        metrics = urllib.request.urlopen(f"http://127.0.0.1:{running.admin_port}/metrics", timeout=5).read().decode()
+        assert 'circuit_breaker_state{upstream="catalog"} 2.0' in metrics
+        assert f'grpc_server_handled_total{{grpc_code="UNAVAILABLE",grpc_method="ListRecommendations",grpc_service="{SERVICE}",grpc_type="unary"}} 6.0' in metrics
+    finally:
+        running.stop(0)
+
+
+def test_slow_catalog_is_bounded_by_the_callers_deadline(certs, service, catalog) -> None:  # type: ignore[no-untyped-def]
+    catalog.fake.delay_s = 2.0
+    start = time.monotonic()
+    with pytest.raises(grpc.RpcError) as e:
+        stub(certs, service.port).ListRecommendations(pb.ListRecommendationsRequest(), timeout=0.5)
+    assert e.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert time.monotonic() - start < 1.5
+
+
+def test_health_and_graceful_stop(certs, redis_url, catalog) -> None:  # type: ignore[no-untyped-def]
+    running = start_server(config(certs, redis_url, catalog.addr))
+    ch = channel(certs, running.port)
+    h = health_pb2_grpc.HealthStub(ch)
+    for name in ("", SERVICE):
+        assert h.Check(health_pb2.HealthCheckRequest(service=name), timeout=5).status == health_pb2.HealthCheckResponse.SERVING
+    assert urllib.request.urlopen(f"http://127.0.0.1:{running.admin_port}/healthz", timeout=5).status == 200
+    running.health.enter_graceful_shutdown()
+    assert h.Check(health_pb2.HealthCheckRequest(service=SERVICE), timeout=5).status == health_pb2.HealthCheckResponse.NOT_SERVING
+    running.stop(0.5)
+    with pytest.raises(grpc.RpcError):
+        h.Check(health_pb2.HealthCheckRequest(), timeout=2)
+
+
+@pytest.mark.parametrize("version", ["v1alpha", "v1"])
+def test_reflection_lists_and_describes_services(certs, service, version) -> None:  # type: ignore[no-untyped-def]
+    ch = channel(certs, service.port)
+    method = f"/grpc.reflection.{version}.ServerReflection/ServerReflectionInfo"
+    call = ch.stream_stream(
+        method,
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+    reqs = [
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol=SERVICE),
+    ]
+    listed, described = list(call(iter(reqs), timeout=5))
+    names = {s.name for s in listed.list_services_response.service}
+    assert {SERVICE, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"} <= names
+    files = described.file_descriptor_response.file_descriptor_proto
+    assert any(b"shop/recommendation/v1/recommendation.proto" in f for f in files)
+
+
+def test_store_down_still_recommends_from_the_catalog(certs, catalog) -> None:  # type: ignore[no-untyped-def]
+    cfg = config(certs, f"redis://127.0.0.1:{free_port()}/0", catalog.addr)
+    running = start_server(cfg, store=RedisCountStore(cfg.redis_url, timeout_s=0.3))
+    try:
+        res = stub(certs, running.port).ListRecommendations(pb.ListRecommendationsRequest(max_results=2), timeout=5)
+        assert [r.product_id for r in res.recommendations] == ["p1", "p2"]
+    finally:
+        running.stop(0)
