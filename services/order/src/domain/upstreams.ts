@@ -1,0 +1,40 @@
+// What the order saga needs from other services, as plain functions. server.ts implements them
+// with mesh clients; the saga never sees transport types.
+import type { CardInput } from "./card.js";
+
+/** A cart line as read from the cart service. */
+export interface CartLineIn {
+  productId: string;
+  quantity: number;
+}
+
+/** A product's name and current price. */
+export interface PricedProduct {
+  id: string;
+  name: string;
+  priceMinor: number;
+  currency: string;
+}
+
+/** The outcome of a charge attempt, classified by what it says about the money. */
+export type ChargeOutcome =
+  /** The money was taken (or had been, for this key). */
+  | { kind: "charged"; chargeId: string }
+  /** Payment refused it (declined card, bad card, key reuse): certainly nothing taken. */
+  | { kind: "refused"; error: unknown }
+  /** Never reached the processor (open breaker, processor down): nothing taken by this call. */
+  | { kind: "unsent"; error: unknown }
+  /** Timeout, cancel, outage: the charge may or may not exist. */
+  | { kind: "unknown"; error: unknown };
+
+/** The saga's view of cart, catalog, payment and recommendation. */
+export interface Upstreams {
+  getCart(signal: AbortSignal): Promise<CartLineIn[]>;
+  emptyCart(signal: AbortSignal): Promise<void>;
+  /** Products in the order asked; a PreconditionError when one no longer exists. */
+  getProducts(ids: string[], signal: AbortSignal): Promise<PricedProduct[]>;
+  charge(req: { key: string; amountMinor: number; currency: string; card: CardInput }, signal: AbortSignal): Promise<ChargeOutcome>;
+  /** Refunds a charge; idempotent. */
+  refund(chargeId: string, reason: string, signal: AbortSignal): Promise<void>;
+  recordPurchase(orderId: string, items: CartLineIn[], signal: AbortSignal): Promise<void>;
+}

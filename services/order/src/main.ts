@@ -1,0 +1,22 @@
+// Entry point: environment → typed config → server; SIGTERM/SIGINT drain and exit.
+import { createLogger, loadMeshConfig } from "@shopmesh/mesh";
+import { parseOrderConfig } from "./config.js";
+import { startServer, stopServer } from "./server.js";
+
+async function main(): Promise<void> {
+  const log = createLogger("order");
+  const config = parseOrderConfig(process.env, loadMeshConfig(process.env));
+  const { port, adminPort } = await startServer(config);
+  log.info({ port, adminPort }, "order serving");
+  const shutdown = (signal: string) => {
+    log.info({ signal }, "shutting down");
+    stopServer().then(() => process.exit(0), (err: unknown) => { log.error({ err }, "unclean shutdown"); process.exit(1); });
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+main().catch((err: unknown) => {
+  console.error("order failed to start:", err instanceof Error ? err.message : err);
+  process.exit(1);
+});
