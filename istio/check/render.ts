@@ -2,6 +2,7 @@
 // Go program next to this file, built into .bin/ by mk/istio.mk), since no YAML parser is a
 // dependency of the project.
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 /** One rendered Kubernetes object; only the fields the checks read are typed. */
@@ -19,6 +20,9 @@ export const repoRoot = join(import.meta.dirname, "..", "..");
 /** Runs kustomize on `dir` (relative to the repo root) and returns every object it renders. */
 export function renderManifests(dir: string): Manifest[] {
   const bin = join(repoRoot, ".bin");
+  for (const tool of ["kustomize", "yaml2json"]) {
+    if (!existsSync(join(bin, tool))) throw new Error(`.bin/${tool} is missing: run make validate (it builds it)`);
+  }
   const yaml = execFileSync(join(bin, "kustomize"), ["build", join(repoRoot, dir)], {
     maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "pipe"],
   });
