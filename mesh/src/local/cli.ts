@@ -1,0 +1,282 @@
+// The one-machine mesh: `node mesh/dist/local/cli.js up|down|status|logs`, run by make up/down/
+// status/logs. It starts FerretDB, Redis, every service, the reflector and the nginx edge as
+// detached processes, records their pids in .run/mesh.json, waits until all are healthy, and
+// returns. `down` stops exactly the recorded processes (checking each pid still runs the command
+// it recorded) and keeps .data/. A second `up` restarts only what is not running.
+import { type SpawnOptions, execFileSync, spawn } from "node:child_process";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { makeDevCerts } from "../identity-certs.js";
+import { grpcHealth, type Health, tcpOpen } from "./health.js";
+import { renderNginxConf } from "./nginx.js";
+import { buildInstances, buildRoutes, type Instance, loadTopology, type Topology } from "./routes.js";
+
+const repo = join(import.meta.dirname, "..", "..", "..");
+const run = join(repo, ".run");
+const logDir = join(run, "logs");
+const certDir = join(run, "certs");
+const stateFile = join(run, "mesh.json");
+/** The reflector: reflection of every service, for the edge. Not a shop service. */
+const REFLECTOR = { port: 50050, adminPort: 9090 };
+
+/** A process the mesh started. */
+interface Proc {
+  name: string;
+  kind: "store" | "service" | "reflector" | "edge";
+  pid: number;
+  /** argv[0] and the first arguments, to recognise the pid later (pids are reused). */
+  command: string[];
+  port: number;
+  adminPort?: number;
+  log: string;
+}
+
+interface Plan {
+  name: string;
+  kind: Proc["kind"];
+  port: number;
+  adminPort?: number;
+  command: string[];
+  env?: Record<string, string>;
+  /** nginx daemonizes: its pid comes from its pid file. */
+  pidFile?: string;
+}
+
+function replicasFromEnv(env: NodeJS.ProcessEnv): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(env)) {
+    const m = /^REPLICAS_([a-z]+)$/.exec(k);
+    if (m && v) {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 3) throw new Error(`${k}=${v}: replicas must be 1 to 3`);
+      out[m[1]!] = n;
+    }
+  }
+  return out;
+}
+
+function servicePlan(topology: Topology, instance: Instance, instances: Instance[]): Plan {
+  const { stores } = topology;
+  const first = (svc: string) => instances.find((i) => i.service === svc)!;
+  const env: Record<string, string> = {
+    MESH_MODE: "local",
+    MESH_CERT_DIR: certDir,
+    MESH_TOPOLOGY: join(repo, "mesh", "topology.json"),
+    MESH_SERVICE_NAME: instance.service,
+    MESH_INSTANCE: instance.name,
+    PORT: String(instance.port),
+    ADMIN_PORT: String(instance.adminPort),
+    MONGO_URL: `mongodb://${stores.ferretdb.host}:${stores.ferretdb.port}/`,
+    REDIS_URL: `redis://${stores.redis.host}:${stores.redis.port}`,
+    JWKS_URL: `http://127.0.0.1:${first("auth").adminPort}/.well-known/jwks.json`,
+    JWT_KEY_FILE: join(run, "keys", "jwt-es256.pem"),
+    AUTH_ADMIN_EMAILS: "admin@shop.local",
+    LOG_LEVEL: "info",
+  };
+  for (const svc of Object.keys(topology.services)) {
+    env[`${svc.toUpperCase()}_ADDR`] = `127.0.0.1:${first(svc).port}`;
+  }
+  const spec = topology.services[instance.service]!;
+  const command = spec.language === "python"
+    ? [join(repo, ".venv", "bin", "python"), join(repo, "services", instance.service, "server.py")]
+    : [process.execPath, join(repo, "services", instance.service, "dist", "main.js")];
+  return { name: instance.name, kind: "service", port: instance.port, adminPort: instance.adminPort, command, env };
+}
+
+function plan(topology: Topology, instances: Instance[]): Plan[] {
+  const { ferretdb, redis } = topology.stores;
+  const plans: Plan[] = [
+    { name: "ferretdb", kind: "store", port: ferretdb.port,
+      command: [join(repo, ".bin", "ferretdb"), "-listen-addr", `${ferretdb.host}:${ferretdb.port}`,
+        "-state-dir", join(repo, ".data", "ferretdb"), "-log-level", "warn"] },
+    { name: "redis", kind: "store", port: redis.port,
+      command: ["/usr/bin/redis-server", "--port", String(redis.port), "--bind", redis.host,
+        "--dir", join(repo, ".data", "redis"), "--appendonly", "yes", "--appendfsync", "everysec",
+        "--save", "", "--loglevel", "warning"] },
+    ...instances.map((i) => servicePlan(topology, i, instances)),
+    { name: "reflector", kind: "reflector", port: REFLECTOR.port, adminPort: REFLECTOR.adminPort,
+      command: [process.execPath, join(repo, "mesh", "dist", "local", "reflector.js")],
+      env: { MESH_MODE: "local", MESH_CERT_DIR: certDir, MESH_TOPOLOGY: join(repo, "mesh", "topology.json"),
+        JWKS_URL: `http://127.0.0.1:${topology.services.auth!.adminPort}/.well-known/jwks.json`,
+        PORT: String(REFLECTOR.port), ADMIN_PORT: String(REFLECTOR.adminPort) } },
+    { name: "edge", kind: "edge", port: topology.edge.port, pidFile: join(run, "nginx", "nginx.pid"),
+      command: ["/usr/sbin/nginx", "-p", join(run, "nginx"), "-c", join(run, "nginx", "nginx.conf"),
+        "-e", join(logDir, "edge-error.log")] },
+  ];
+  return plans;
+}
+
+function readState(): Proc[] {
+  return existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, "utf8")) as Proc[]) : [];
+}
+
+function writeState(procs: Proc[]): void {
+  writeFileSync(stateFile, JSON.stringify(procs, null, 2));
+}
+
+/** True when pid runs and its command line still starts with what we recorded. */
+function alive(proc: Proc): boolean {
+  try {
+    const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, "utf8").split("\0");
+    return proc.command.slice(0, 2).every((part, i) => cmdline[i] === part);
+  } catch {
+    return false;
+  }
+}
+
+/** Who listens on a TCP port, from `ss`, for the "port taken" message. */
+function portOwner(port: number): string {
+  try {
+    const out = execFileSync("ss", ["-ltnpH", `sport = :${port}`], { encoding: "utf8" }).trim();
+    const m = /users:\(\("([^"]+)",pid=(\d+)/.exec(out);
+    return m ? `${m[1]} (pid ${m[2]})` : out || "an unknown process";
+  } catch {
+    return "an unknown process";
+  }
+}
+
+async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} is not healthy after ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function start(p: Plan): Proc {
+  const log = join(logDir, `${p.name}.log`);
+  const fd = openSync(log, "a");
+  const options: SpawnOptions = {
+    cwd: repo, detached: true, stdio: ["ignore", fd, fd],
+    env: { ...process.env, ...p.env },
+  };
+  const child = spawn(p.command[0]!, p.command.slice(1), options);
+  child.unref();
+  closeSync(fd);
+  let pid = child.pid!;
+  if (p.pidFile) {
+    // nginx forks its master and exits; the master's pid is in its pid file.
+    const started = Date.now();
+    while (!existsSync(p.pidFile) && Date.now() - started < 5000) execFileSync("sleep", ["0.05"]);
+    if (existsSync(p.pidFile)) pid = Number(readFileSync(p.pidFile, "utf8").trim());
+  }
+  return { name: p.name, kind: p.kind, pid, command: p.kind === "edge" ? ["nginx: master process /usr/sbin/nginx"] : p.command,
+    port: p.port, adminPort: p.adminPort, log };
+}
+
+async function probe(proc: Pick<Proc, "kind" | "port">): Promise<Health> {
+  if (proc.kind === "store") return (await tcpOpen(proc.port)) ? "SERVING" : "DOWN";
+  if (proc.kind === "edge") return grpcHealth(proc.port, undefined);
+  return grpcHealth(proc.port, certDir);
+}
+
+async function table(procs: Proc[]): Promise<void> {
+  const rows = await Promise.all(procs.map(async (p) => [
+    p.name, `127.0.0.1:${p.port}`, alive(p) ? await probe(p) : "DOWN",
+    p.adminPort ? `http://127.0.0.1:${p.adminPort}/metrics` : "-", `.run/logs/${p.name}.log`,
+  ]));
+  const head = ["service", "address", "health", "metrics", "log"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ");
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
+}
+
+function examples(topology: Topology): void {
+  const edge = `${topology.edge.host}:${topology.edge.port}`;
+  console.log(`
+Try it (grpcurl is in .bin/):
+  .bin/grpcurl -plaintext ${edge} list
+  .bin/grpcurl -plaintext -d '{"page_size": 3}' ${edge} shop.catalog.v2.CatalogService/ListProducts
+  .bin/grpcurl -plaintext -d '{"email": "you@example.com", "password": "correct horse"}' ${edge} shop.auth.v1.AuthService/Register
+`);
+}
+
+async function up(): Promise<void> {
+  const topology = loadTopology(repo);
+  const instances = buildInstances(topology, replicasFromEnv(process.env));
+  const routes = buildRoutes(repo, topology);
+  const plans = plan(topology, instances);
+  for (const d of [logDir, join(run, "nginx", "tmp"), join(run, "keys"), join(repo, ".data", "ferretdb"), join(repo, ".data", "redis")]) {
+    mkdirSync(d, { recursive: true });
+  }
+  const state = readState().filter(alive);
+  const running = new Set(state.map((p) => p.name));
+  const missing = plans.filter((p) => !running.has(p.name));
+  if (missing.length === 0) {
+    console.log("The mesh is already running.\n");
+    await table(state);
+    examples(topology);
+    return;
+  }
+  // Refuse before starting anything when a port we need is taken by someone else.
+  for (const p of missing) {
+    for (const port of [p.port, p.adminPort].filter((x): x is number => x !== undefined)) {
+      if (await tcpOpen(port)) {
+        throw new Error(`port ${port} (for ${p.name}) is taken by ${portOwner(port)}. ` +
+          "Stop that process or free the port; make up never kills what it did not start.");
+      }
+    }
+  }
+  // The dev CA and a certificate per identity, made once (kept across restarts, never committed).
+  makeDevCerts(certDir, [...Object.keys(topology.services), "edge", "reflector"]);
+  writeFileSync(join(run, "nginx", "nginx.conf"), renderNginxConf(topology, routes, instances, REFLECTOR,
+    { certDir, runDir: join(run, "nginx"), logDir }, process.getuid?.() === 0));
+
+  const procs = [...state];
+  const save = () => writeState(procs);
+  const order: Proc["kind"][] = ["store", "service", "reflector", "edge"];
+  for (const kind of order) {
+    const batch = missing.filter((p) => p.kind === kind);
+    if (kind === "edge" && batch.length > 0) {
+      execFileSync(batch[0]!.command[0]!, [...batch[0]!.command.slice(1), "-t", "-q"], { stdio: "inherit" });
+    }
+    const started = batch.map((p) => { const proc = start(p); procs.push(proc); return proc; });
+    save();
+    await Promise.all(started.map((proc) => waitFor(`${proc.name} (log: .run/logs/${proc.name}.log)`,
+      async () => { if (!alive(proc)) throw new Error(`${proc.name} exited; see .run/logs/${proc.name}.log`); return (await probe(proc)) === "SERVING"; },
+      kind === "store" ? 20_000 : 60_000)));
+    for (const p of started) console.log(`up: ${p.name} is serving on 127.0.0.1:${p.port}`);
+  }
+  console.log("");
+  await table(procs);
+  examples(topology);
+}
+
+async function down(): Promise<void> {
+  const procs = readState();
+  const mine = procs.filter(alive);
+  // Edge first, so clients stop arriving, then services, then the stores they use.
+  const order: Proc["kind"][] = ["edge", "reflector", "service", "store"];
+  for (const kind of order) {
+    const batch = mine.filter((p) => p.kind === kind);
+    for (const p of batch) process.kill(p.pid, "SIGTERM");
+    const deadline = Date.now() + 15_000;
+    while (batch.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const p of batch.filter(alive)) { console.log(`down: ${p.name} ignored SIGTERM; killing it`); process.kill(p.pid, "SIGKILL"); }
+    for (const p of batch) console.log(`down: stopped ${p.name} (pid ${p.pid})`);
+  }
+  writeState([]);
+  console.log(mine.length === 0 ? "down: nothing was running" : "down: the mesh is stopped; data kept in .data/");
+}
+
+async function main(): Promise<void> {
+  const cmd = process.argv[2];
+  if (cmd === "up") await up();
+  else if (cmd === "down") await down();
+  else if (cmd === "status") {
+    const procs = readState();
+    if (procs.length === 0) console.log("The mesh is not running (make up starts it).");
+    else await table(procs);
+  } else if (cmd === "pids") {
+    for (const p of readState().filter(alive)) console.log(`${p.name} ${p.pid}`);
+  } else {
+    console.error("usage: cli.js up|down|status|pids");
+    process.exit(2);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

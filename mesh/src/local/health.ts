@@ -1,0 +1,42 @@
+// Probes the local mesh's processes: TCP for the stores, grpc.health.v1 Check over mTLS for the
+// services (with the edge's certificate, which every service accepts for health), and the same
+// Check through the edge's plaintext port.
+import { readFileSync } from "node:fs";
+import { createConnection } from "node:net";
+import { join } from "node:path";
+import * as grpc from "@grpc/grpc-js";
+
+/** What a probe saw. */
+export type Health = "SERVING" | "NOT_SERVING" | "DOWN";
+
+/** True when something accepts TCP connections on 127.0.0.1:port. */
+export async function tcpOpen(port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    const done = (ok: boolean) => { socket.destroy(); resolve(ok); };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("connect", () => done(true));
+    socket.once("error", () => done(false));
+  });
+}
+
+/** grpc.health.v1.Health/Check with service "" (the whole server), in raw protobuf bytes. */
+export async function grpcHealth(port: number, certDir: string | undefined, timeoutMs = 1000): Promise<Health> {
+  const creds = certDir
+    ? grpc.credentials.createSsl(readFileSync(join(certDir, "ca.pem")),
+      readFileSync(join(certDir, "edge-key.pem")), readFileSync(join(certDir, "edge.pem")))
+    : grpc.credentials.createInsecure();
+  const client = new grpc.Client(`127.0.0.1:${port}`, creds);
+  try {
+    const bytes = await new Promise<Buffer>((resolve, reject) => {
+      client.makeUnaryRequest("/grpc.health.v1.Health/Check", (b: Buffer) => b, (b: Buffer) => b,
+        Buffer.alloc(0), { deadline: Date.now() + timeoutMs }, (err, res) => (err || !res ? reject(err) : resolve(res)));
+    });
+    // HealthCheckResponse { ServingStatus status = 1; }: SERVING is 1, encoded 08 01.
+    return bytes.length >= 2 && bytes[0] === 0x08 && bytes[1] === 0x01 ? "SERVING" : "NOT_SERVING";
+  } catch {
+    return "DOWN";
+  } finally {
+    client.close();
+  }
+}

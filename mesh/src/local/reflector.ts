@@ -1,0 +1,22 @@
+// The edge's reflection target: a mesh server that hosts no shop service but reflects all of them
+// (and answers grpc.health.v1 for the edge), so `grpcurl -plaintext 127.0.0.1:8080 list` and
+// `describe` work through nginx. Started by the local mesh runner (cli.ts).
+import { loadMeshConfig } from "../config.js";
+import { serve } from "../serve.js";
+
+async function main(): Promise<void> {
+  const config = loadMeshConfig(process.env, "reflector");
+  const server = await serve({
+    name: "reflector", port: Number(process.env.PORT ?? 50050),
+    adminPort: process.env.ADMIN_PORT ? Number(process.env.ADMIN_PORT) : undefined,
+    services: [], config, reflection: { all: true },
+  });
+  const stop = () => { void server.close(2000).then(() => process.exit(0)); };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,27 @@
+# The one-machine mesh (issue 6): make up / down / status / logs, and the e2e tests through the edge.
+.PHONY: up down status logs test-e2e
+
+MESH_CLI := node mesh/dist/local/cli.js
+
+up: setup build ## Run the whole mesh here: FerretDB, Redis, every service, the nginx edge on 127.0.0.1:8080
+	@$(MESH_CLI) up
+
+down: ## Stop exactly what make up started (recorded pids); data stays in .data/
+	@if [ -f mesh/dist/local/cli.js ]; then $(MESH_CLI) down; else echo "down: nothing was started"; fi
+
+status: ## Show the mesh's table again (service, address, health, metrics, log)
+	@if [ -f mesh/dist/local/cli.js ]; then $(MESH_CLI) status; else echo "The mesh is not running."; fi
+
+logs: ## Follow every log of the mesh
+	@tail -n 20 -F .run/logs/*.log
+
+TEST_STEPS += test-e2e
+
+# e2e: a real make up, the journey through the edge (grpcurl, grpc-js, buf curl), the README
+# walkthrough, then make down, which must leave none of the mesh's processes running.
+test-e2e: setup build
+	@if ! bash scripts/step.sh make-up $(MAKE) --no-print-directory up; then $(MAKE) --no-print-directory down; exit 1; fi
+	@status=0; bash scripts/jest.sh e2e --selectProjects e2e || status=1; \
+	  $(MESH_CLI) pids > .run/pids-before-down; \
+	  bash scripts/step.sh make-down-clean bash scripts/check-down.sh .run/pids-before-down || status=1; \
+	  exit $$status

@@ -1,0 +1,69 @@
+// What the mesh refuses, seen from outside: no token, someone else's order, and a direct call to a
+// service that skips the edge and has no client certificate.
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { GOOD_CARD, grpcCode, grpcurl, grpcurlOk, newUser, repo, sh } from "./support.js";
+
+describe("refusals through the edge", () => {
+  it("a call without a token gets Unauthenticated", () => {
+    const r = grpcurl("shop.cart.v1.CartService/GetCart", {});
+    expect(grpcCode(r)).toBe("Unauthenticated");
+  });
+
+  it("a forged token gets Unauthenticated", () => {
+    const r = grpcurl("shop.cart.v1.CartService/GetCart", {}, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl");
+    expect(grpcCode(r)).toBe("Unauthenticated");
+  });
+
+  it("another user's order gets NotFound", () => {
+    const alice = newUser("alice");
+    const bob = newUser("bob");
+    const products = grpcurlOk<{ products: { id: string }[] }>("shop.catalog.v2.CatalogService/ListProducts", { pageSize: 1 });
+    grpcurlOk("shop.cart.v1.CartService/AddItem", { productId: products.products[0]!.id, quantity: 1 }, alice.token);
+    const placed = grpcurlOk<{ order: { id: string } }>("shop.order.v1.OrderService/PlaceOrder",
+      { requestId: randomUUID(), card: GOOD_CARD }, alice.token);
+    const r = grpcurl("shop.order.v1.OrderService/GetOrder", { orderId: placed.order.id }, bob.token);
+    expect(grpcCode(r)).toBe("NotFound");
+  });
+
+  it("payment is not reachable through the edge (internal: only order may call it)", () => {
+    const user = newUser("payment");
+    const r = grpcurl("shop.payment.v1.PaymentService/GetCharge", { chargeId: "x" }, user.token);
+    expect(grpcCode(r)).toBe("PermissionDenied");
+  });
+
+  it("an unknown method gets Unimplemented", () => {
+    const r = grpcurl("shop.catalog.v2.CatalogService/DeleteEverything", {});
+    expect(grpcCode(r)).toBe("Unimplemented");
+  });
+});
+
+describe("refusals straight to a service, skipping the edge", () => {
+  const grpcurlBin = join(repo, ".bin", "grpcurl");
+  const certs = join(repo, ".run", "certs");
+  const protoset = join(repo, "gen", "shop.binpb");
+
+  it("a plaintext caller is refused", () => {
+    const r = sh(grpcurlBin, ["-plaintext", "-max-time", "5", "-protoset", protoset, "-d", "{}", "127.0.0.1:50052",
+      "shop.catalog.v2.CatalogService/ListProducts"]);
+    expect(r.code).not.toBe(0);
+    expect(grpcCode(r) ?? "refused").not.toBe("OK");
+    expect(r.stdout).toBe("");
+  });
+
+  it("a TLS caller without a client certificate is refused", () => {
+    const r = sh(grpcurlBin, ["-cacert", join(certs, "ca.pem"), "-max-time", "5", "-protoset", protoset, "-d", "{}",
+      "127.0.0.1:50052", "shop.catalog.v2.CatalogService/ListProducts"]);
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe("");
+  });
+
+  it("a caller with a valid certificate but the wrong identity gets PermissionDenied", () => {
+    // cart may call catalog, but not payment: only order may.
+    readFileSync(join(certs, "cart.pem"));
+    const r = sh(grpcurlBin, ["-cacert", join(certs, "ca.pem"), "-cert", join(certs, "cart.pem"), "-key", join(certs, "cart-key.pem"),
+      "-max-time", "5", "-protoset", protoset, "-d", '{"charge_id": "x"}', "127.0.0.1:50054", "shop.payment.v1.PaymentService/GetCharge"]);
+    expect(grpcCode(r)).toBe("PermissionDenied");
+  });
+});
