@@ -1,0 +1,164 @@
+// Mesh configuration: read from the environment once at start (fail fast when something required is
+// missing), then passed explicitly to serve() and createClient(). Nothing else in mesh/ reads env.
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+import type { JWTVerifyGetKey } from "jose";
+
+/** local: the app does mTLS, retries, breakers; istio: plaintext behind the sidecar, app retries off. */
+export type MeshMode = "local" | "istio";
+
+/** Access rules of one RPC in mesh/topology.json. */
+export interface MethodRule {
+  /** Identities allowed to call: "edge" or service names. */
+  callers: string[];
+  /** True when the method needs no end-user JWT. */
+  public?: boolean;
+  /** Roles the JWT must carry (any of them). */
+  roles?: string[];
+}
+
+/** One service of mesh/topology.json. */
+export interface TopologyService {
+  /** gRPC port in the local mesh. */
+  port: number;
+  /** Admin HTTP port (/metrics, /healthz) in the local mesh. */
+  adminPort: number;
+  /** Implementation language ("ts" or "python"). */
+  language: string;
+  /** Fully qualified gRPC service names it hosts. */
+  grpcServices: string[];
+  /** Rules keyed by "pkg.Service/Method". */
+  methods: Record<string, MethodRule>;
+}
+
+/** mesh/topology.json: the one routing and access table. */
+export interface Topology {
+  /** SPIFFE trust domain, e.g. "shop.local". */
+  trustDomain: string;
+  /** Kubernetes namespace in the SPIFFE id. */
+  namespace: string;
+  /** The ingress (nginx locally). */
+  edge: { host: string; port: number };
+  /** Local data stores. */
+  stores: Record<string, { host: string; port: number }>;
+  /** Services keyed by name. */
+  services: Record<string, TopologyService>;
+  /** Paths any mesh identity may call without a JWT (health, reflection). */
+  infrastructureMethods: { prefixes: string[] };
+}
+
+/** PEM material for mTLS (local mode). */
+export interface TlsMaterial {
+  /** The dev CA certificate(s) that sign every mesh identity. */
+  ca: Buffer;
+  /** This process's certificate chain. */
+  cert: Buffer;
+  /** This process's private key. */
+  key: Buffer;
+}
+
+/** End-user JWT verification settings. */
+export interface JwtConfig {
+  /** auth's JWKS URL (fetched, cached, refetched on unknown kid). */
+  jwksUrl?: string;
+  /** Key getter used instead of jwksUrl (tests use an in-process JWKS). */
+  getKey?: JWTVerifyGetKey;
+  /** Expected `iss`, checked when set. */
+  issuer?: string;
+  /** Expected `aud`, checked when set. */
+  audience?: string;
+}
+
+/** Server limits. */
+export interface MeshLimits {
+  /** Largest accepted or sent message, bytes; larger gets ResourceExhausted. */
+  maxMessageBytes: number;
+  /** Inbound deadlines are capped to this many ms; calls without a deadline get it too. */
+  maxDeadlineMs: number;
+  /** In-flight calls per server beyond which new calls are shed with ResourceExhausted. */
+  maxConcurrentCalls: number;
+}
+
+/** Everything serve() and createClient() need to know about the mesh. */
+export interface MeshConfig {
+  /** local or istio. */
+  mode: MeshMode;
+  /** This process's mesh identity (its service name; the cert file name in certDir). */
+  name: string;
+  /** Directory with ca.pem, <name>.pem, <name>-key.pem (local mode). */
+  certDir: string | undefined;
+  /** mTLS material loaded from certDir (local mode), undefined in istio mode. */
+  tls: TlsMaterial | undefined;
+  /** End-user JWT verification. */
+  jwt: JwtConfig;
+  /** The routing/access table. */
+  topology: Topology;
+  /** Server limits. */
+  limits: MeshLimits;
+}
+
+/** Default limits: gRPC's usual 4 MiB, a 30 s deadline cap, 1024 calls in flight. */
+export const defaultLimits: MeshLimits = { maxMessageBytes: 4 * 1024 * 1024, maxDeadlineMs: 30_000, maxConcurrentCalls: 1024 };
+
+/** Path of mesh/topology.json (works from src/ under jest and from dist/ after a build). */
+export const defaultTopologyPath = fileURLToPath(new URL("../topology.json", import.meta.url));
+
+/** Reads and sanity-checks a topology file. */
+export function loadTopology(file: string = defaultTopologyPath): Topology {
+  const topo = JSON.parse(readFileSync(file, "utf8")) as Topology;
+  if (typeof topo.trustDomain !== "string" || typeof topo.services !== "object" || topo.services === null) {
+    throw new Error(`mesh: ${file} is not a topology (needs trustDomain and services)`);
+  }
+  return topo;
+}
+
+/** Loads ca.pem, <name>.pem and <name>-key.pem from certDir, with a clear error when one is missing. */
+export function loadTlsMaterial(certDir: string, name: string): TlsMaterial {
+  const read = (f: string) => {
+    try {
+      return readFileSync(path.join(certDir, f));
+    } catch {
+      throw new Error(`mesh: missing ${path.join(certDir, f)} (run mesh/local certs, or set MESH_CERT_DIR)`);
+    }
+  };
+  return { ca: read("ca.pem"), cert: read(`${name}.pem`), key: read(`${name}-key.pem`) };
+}
+
+/**
+ * Builds the MeshConfig from the environment: MESH_MODE (local|istio, default local), MESH_SERVICE_NAME
+ * (or `name`), MESH_CERT_DIR (default .run/certs of the cwd; local mode), JWKS_URL, JWT_ISSUER,
+ * JWT_AUDIENCE, MESH_TOPOLOGY, MESH_MAX_MESSAGE_BYTES, MESH_MAX_DEADLINE_MS, MESH_MAX_CONCURRENT_CALLS.
+ * Throws at start when something required is missing or malformed.
+ */
+export function loadMeshConfig(env: NodeJS.ProcessEnv = process.env, name?: string): MeshConfig {
+  const mode = (env.MESH_MODE ?? "local") as MeshMode;
+  if (mode !== "local" && mode !== "istio") throw new Error(`mesh: MESH_MODE must be local or istio, got ${mode}`);
+  const self = name ?? env.MESH_SERVICE_NAME;
+  if (!self) throw new Error("mesh: MESH_SERVICE_NAME is required (the service's mesh identity)");
+  const topology = loadTopology(env.MESH_TOPOLOGY ?? defaultTopologyPath);
+  const certDir = mode === "local" ? path.resolve(env.MESH_CERT_DIR ?? ".run/certs") : undefined;
+  const tls = certDir === undefined ? undefined : loadTlsMaterial(certDir, self);
+  const jwt: JwtConfig = { jwksUrl: env.JWKS_URL, issuer: env.JWT_ISSUER || undefined, audience: env.JWT_AUDIENCE || undefined };
+  // Only auth itself may run without a JWKS (it is the issuer); everyone else would reject every user.
+  if (!jwt.jwksUrl && self !== "auth") throw new Error("mesh: JWKS_URL is required (auth's JWKS endpoint)");
+  const limits: MeshLimits = {
+    maxMessageBytes: intEnv(env, "MESH_MAX_MESSAGE_BYTES", defaultLimits.maxMessageBytes),
+    maxDeadlineMs: intEnv(env, "MESH_MAX_DEADLINE_MS", defaultLimits.maxDeadlineMs),
+    maxConcurrentCalls: intEnv(env, "MESH_MAX_CONCURRENT_CALLS", defaultLimits.maxConcurrentCalls),
+  };
+  return { mode, name: self, certDir, tls, jwt, topology, limits };
+}
+
+function intEnv(env: NodeJS.ProcessEnv, key: string, dflt: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === "") return dflt;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`mesh: ${key} must be a positive integer, got ${raw}`);
+  return n;
+}
+
+/** The SPIFFE id of a mesh identity, e.g. spiffe://shop.local/ns/shop/sa/catalog. */
+export function spiffeId(topology: Pick<Topology, "trustDomain" | "namespace">, name: string): string {
+  return `spiffe://${topology.trustDomain}/ns/${topology.namespace}/sa/${name}`;
+}

@@ -1,0 +1,23 @@
+// @shopmesh/mesh: the TypeScript service runtime. One export line per concept; anything not listed
+// here is private. mesh-server and mesh-client each add their own lines.
+export { ValidationError, NotFoundError, AlreadyExistsError, PreconditionError, UnauthenticatedError, PermissionDeniedError, RateLimitedError, AbortedError, UnavailableError, DomainError, toConnectError } from "./errors.js";
+export type { FieldViolation } from "./errors.js";
+export { Violations } from "./violations.js";
+export { loadMeshConfig, loadTopology, loadTlsMaterial, spiffeId, defaultLimits, defaultTopologyPath } from "./config.js";
+export type { MeshConfig, MeshMode, MeshLimits, JwtConfig, TlsMaterial, Topology, TopologyService, MethodRule } from "./config.js";
+export { inboundCall, runWithInboundCall, currentUser, currentCaller, userKey, callerKey } from "./context.js";
+export type { InboundCall, User } from "./context.js";
+export { serve } from "./serve.js";
+export type { ServeOptions, MeshServer, ServiceRegistration, AdminRoute } from "./serve.js";
+export { closeOnSignals } from "./serve-signals.js";
+export { createLogger } from "./logger.js";
+export type { Logger } from "./logger.js";
+export { meshRegistry } from "./metrics.js";
+export { parseTraceparent, formatTraceparent, outboundTraceparent, newTraceId, newSpanId } from "./trace.js";
+export type { TraceParent } from "./trace.js";
+export { createJwtVerifier } from "./jwt.js";
+export type { JwtVerifier } from "./jwt.js";
+export { makeDevCerts } from "./identity-certs.js";
+export { identityFromCertificate, identityFromXfcc, identityFromSpiffe } from "./identity.js";
+export { createTestMesh, testIssuer } from "./testing.js";
+export type { TestMesh, TestTokenClaims } from "./testing.js";
