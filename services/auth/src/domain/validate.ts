@@ -25,8 +25,10 @@ export function validateRegistration(req: { email: string; password: string; dis
   const v = new Violations();
   if (req.email === "") v.check(false, "email", "is required");
   else {
-    v.check(req.email.length <= MAX_EMAIL, "email", `must be at most ${MAX_EMAIL} characters`);
-    v.check(EMAIL.test(req.email), "email", "must be a valid email address");
+    // One violation per field: a too-long address is not also reported as malformed.
+    if (v.check(req.email.length <= MAX_EMAIL, "email", `must be at most ${MAX_EMAIL} characters`)) {
+      v.check(EMAIL.test(req.email), "email", "must be a valid email address");
+    }
   }
   v.check(req.password.length >= MIN_PASSWORD, "password", `must be at least ${MIN_PASSWORD} characters`);
   v.check(req.password.length <= MAX_PASSWORD, "password", `must be at most ${MAX_PASSWORD} characters`);

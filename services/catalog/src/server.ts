@@ -1,0 +1,98 @@
+// Wires catalog: the Mongo store, the Redis cache and change events, the use cases, and both API
+// versions' handlers, hosted by one mesh serve().
+import { Redis } from "ioredis";
+import { createLogger, meshRegistry, serve, type MeshConfig, type MeshServer } from "@shopmesh/mesh";
+import { CatalogService as CatalogV1 } from "@shopmesh/gen/shop/catalog/v1/catalog_pb.js";
+import { CatalogService as CatalogV2 } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
+import { createCacheErrorSink } from "./cache-errors.js";
+import type { CatalogConfig } from "./config.js";
+import { createCatalog } from "./domain/catalog.js";
+import { createPageTokens } from "./domain/page-token.js";
+import { catalogV1Handlers, catalogV2Handlers } from "./handlers.js";
+import { seedCatalog } from "./seed/seed.js";
+import { createMongoProductStore } from "./store/mongo-product-store.js";
+import { createRedisProductCache } from "./store/product-cache.js";
+import { createRedisProductEvents } from "./store/product-events.js";
+
+/** What startServer needs: catalog's own config plus the mesh's. */
+export type CatalogServerConfig = CatalogConfig & { mesh: MeshConfig };
+
+const running = new Set<() => Promise<void>>();
+
+/** Starts catalog (seeding missing fixture products first when configured); resolves with the bound ports. */
+export async function startServer(config: CatalogServerConfig): Promise<{ port: number; adminPort?: number }> {
+  const log = createLogger("catalog");
+  const store = await createMongoProductStore({ url: config.mongoUrl, db: config.mongoDb });
+  if (config.seed) {
+    const added = await seedCatalog(store);
+    if (added > 0) log.info({ added }, "seeded catalog");
+  }
+  // Fails fast while Redis is down (no offline queue, one retry) and reconnects by itself: the
+  // cache is optional, so a dead Redis must cost microseconds, not a timeout per call.
+  const redis = new Redis(config.redisUrl, {
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    connectTimeout: 2_000,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  });
+  const cacheError = createCacheErrorSink(meshRegistry, log);
+  redis.on("error", (err: Error) => cacheError("connection", err));
+  await new Promise<void>((resolve) => {
+    // Give Redis a moment at start so the first calls hit the cache; serve without it otherwise.
+    const timer = setTimeout(resolve, 2_000);
+    redis.once("ready", () => { clearTimeout(timer); resolve(); });
+  });
+
+  const cache = createRedisProductCache({ redis, prefix: config.redisPrefix, ttlSeconds: config.cacheTtlSeconds,
+    onError: cacheError });
+  const events = createRedisProductEvents({ redis, prefix: config.redisPrefix });
+  const catalog = createCatalog({ store, cache, events, tokens: createPageTokens(config.pageTokenSecret),
+    onPublishError: (err) => cacheError("publish", err) });
+
+  let server: MeshServer;
+  try {
+    server = await serve({
+      name: "catalog",
+      port: config.port,
+      adminPort: config.adminPort,
+      services: [
+        { service: CatalogV1, impl: catalogV1Handlers(catalog) },
+        { service: CatalogV2, impl: catalogV2Handlers(catalog) },
+      ],
+      config: config.mesh,
+      logger: log,
+    });
+  } catch (err) {
+    await events.close();
+    redis.disconnect();
+    await store.close();
+    throw err;
+  }
+  const stop = async () => {
+    // Watch streams end when serve() aborts their signals; then the subscriber can go.
+    await server.close(5_000);
+    await events.close();
+    redis.disconnect();
+    await store.close();
+  };
+  running.add(stop);
+  log.info({ port: server.port, adminPort: server.adminPort }, "catalog serving");
+  return server.adminPort === undefined ? { port: server.port } : { port: server.port, adminPort: server.adminPort };
+}
+
+/** Stops every server startServer started in this process. */
+export async function stopServer(): Promise<void> {
+  const all = [...running];
+  running.clear();
+  await Promise.all(all.map((s) => s()));
+}
+
+/** Seeds the store and exits: for `node services/catalog/dist/main.js --seed-only`. */
+export async function seedOnly(config: CatalogConfig): Promise<number> {
+  const store = await createMongoProductStore({ url: config.mongoUrl, db: config.mongoDb });
+  try {
+    return await seedCatalog(store);
+  } finally {
+    await store.close();
+  }
+}
