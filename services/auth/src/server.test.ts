@@ -124,6 +124,25 @@ test("wrong password and unknown email get the same Unauthenticated", async () =
   expect(violations(missing).sort()).toEqual(["email", "password"]);
 });
 
+test("an unknown email costs the same scrypt work as a wrong password (no timing oracle)", async () => {
+  await client.register({ email: "t1@example.com", password: "timing-password" });
+  await client.register({ email: "t2@example.com", password: "timing-password" });
+  const time = async (email: string) => {
+    const t = performance.now();
+    await codeOf(client.login({ email, password: "not-the-password" }));
+    return performance.now() - t;
+  };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const wrong = median([await time("t1@example.com"), await time("t2@example.com"), await time("t1@example.com"),
+    await time("t2@example.com")]);
+  const unknown = median([await time("u1@example.com"), await time("u2@example.com"), await time("u3@example.com"),
+    await time("u4@example.com")]);
+  // Without the dummy verification an unknown email answers ~50x faster; allow wide noise on a busy box.
+  expect(unknown).toBeGreaterThan(wrong * 0.4);
+  // eslint-disable-next-line no-console
+  console.log(`auth Login failure: wrong password ${wrong.toFixed(1)} ms, unknown email ${unknown.toFixed(1)} ms (medians)`);
+});
+
 test("repeated failures for one email get ResourceExhausted, even with the right password", async () => {
   await client.register({ email: "mallory@example.com", password: "right-password" });
   for (let i = 0; i < 3; i++) {

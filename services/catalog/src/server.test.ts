@@ -14,12 +14,12 @@ import { CatalogService as V2, type Product, type ProductSchema } from "@shopmes
 import { startRedis, type TestStore } from "../../../test/support/stores.js";
 import { parseCatalogConfig } from "./config.js";
 import { readSeedProducts } from "./seed/seed.js";
-import { startServer, stopServer } from "./server.js";
+import { seedOnly, startServer, stopServer } from "./server.js";
 
 const mongoUrl = process.env.SHOP_TEST_MONGO_URL!;
 const redisUrl = process.env.SHOP_TEST_REDIS_URL!;
 const suffix = randomBytes(4).toString("hex");
-const dbs = [`test_catalog_${suffix}`, `test_catalog_${suffix}_b`];
+const dbs = [`test_catalog_${suffix}`, `test_catalog_${suffix}_b`, `test_catalog_${suffix}_seed`];
 const prefix = `test-catalog-${suffix}:`;
 const seed = readSeedProducts();
 let mesh: TestMesh;
@@ -295,6 +295,12 @@ describe("WatchProduct", () => {
     expect((await failure(drain("NOPE0000"))).code).toBe(Code.NotFound);
     expect(fields(await failure(drain("bad id")))).toEqual(["id"]);
   });
+});
+
+test("--seed-only loads the fixture once, idempotently", async () => {
+  const cfg = config(dbs[2]!, redisUrl, prefix);
+  expect(await seedOnly(cfg)).toBe(seed.length);
+  expect(await seedOnly(cfg)).toBe(0);
 });
 
 describe("Redis down", () => {
