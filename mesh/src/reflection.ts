@@ -4,8 +4,8 @@
 // The messages are tiny, so they are encoded by hand with protobuf-es's wire reader/writer.
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { fromBinary, toBinary, type DescFile, type DescService } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema, FileDescriptorSetSchema, type DescriptorProto, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
+import { create, fromBinary, toBinary, type DescFile, type DescService } from "@bufbuild/protobuf";
+import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema, FileDescriptorSetSchema, type DescriptorProto, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { Server, ServerDuplexStream } from "@grpc/grpc-js";
 
@@ -18,7 +18,35 @@ export interface ReflectionOptions {
   all?: boolean;
   /** FileDescriptorSet to serve; default gen/shop.binpb, falling back to the generated code's descriptors. */
   descriptorSetPath?: string;
+  /** Also describe grpc.health.v1 (default true). */
+  health?: boolean;
 }
+
+const { OPTIONAL: optional } = FieldDescriptorProto_Label;
+const { STRING: tString, ENUM: tEnum } = FieldDescriptorProto_Type;
+
+/** grpc/health/v1/health.proto (Check and Watch), built here because no generated code carries it. */
+const healthProto: FileDescriptorProto = create(FileDescriptorProtoSchema, {
+  name: "grpc/health/v1/health.proto",
+  package: "grpc.health.v1",
+  syntax: "proto3",
+  messageType: [
+    { name: "HealthCheckRequest", field: [{ name: "service", number: 1, label: optional, type: tString, jsonName: "service" }] },
+    {
+      name: "HealthCheckResponse",
+      field: [{ name: "status", number: 1, label: optional, type: tEnum, typeName: ".grpc.health.v1.HealthCheckResponse.ServingStatus", jsonName: "status" }],
+      enumType: [{ name: "ServingStatus", value: [{ name: "UNKNOWN", number: 0 }, { name: "SERVING", number: 1 }, { name: "NOT_SERVING", number: 2 }, { name: "SERVICE_UNKNOWN", number: 3 }] }],
+    },
+  ],
+  service: [{
+    name: "Health",
+    method: [
+      { name: "Check", inputType: ".grpc.health.v1.HealthCheckRequest", outputType: ".grpc.health.v1.HealthCheckResponse" },
+      { name: "Watch", inputType: ".grpc.health.v1.HealthCheckRequest", outputType: ".grpc.health.v1.HealthCheckResponse", serverStreaming: true },
+    ],
+  }],
+  options: { goPackage: "google.golang.org/grpc/health/grpc_health_v1" },
+});
 
 /** The reflection index: files by name, symbols to files, listed services. */
 export interface ReflectionIndex {
@@ -46,6 +74,8 @@ export function createReflectionIndex(served: readonly DescService[], opts: Refl
     for (const dep of file.dependencies) addEmbedded(dep);
   };
   for (const s of served) addEmbedded(s.file);
+  // Health is served by every process; describing it lets grpcurl call Check/Watch by name.
+  if (opts.health !== false) protos.set(healthProto.name, healthProto);
 
   const idx: ReflectionIndex = { services: [], files: new Map(), deps: new Map(), symbols: new Map() };
   for (const [name, f] of protos) {
@@ -61,6 +91,7 @@ export function createReflectionIndex(served: readonly DescService[], opts: Refl
     }
   }
   if (!opts.all) idx.services.push(...served.map((s) => s.typeName));
+  if (opts.health !== false && !idx.services.includes("grpc.health.v1.Health")) idx.services.push("grpc.health.v1.Health");
   idx.services.sort();
   return idx;
 }

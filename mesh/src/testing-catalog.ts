@@ -1,9 +1,10 @@
 // An in-memory shop.catalog.v2.CatalogService for mesh's own tests and benchmarks: real generated
 // contracts, tiny behaviour, including hooks that fail on purpose (ids "boom", "slow", "nope").
 import type { ServiceImpl } from "@connectrpc/connect";
-import type { CatalogService, Product } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { ProductSchema, type CatalogService, type Product } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { currentUser } from "./context.js";
-import { NotFoundError } from "./errors.js";
+import { NotFoundError, ValidationError } from "./errors.js";
 import { Violations } from "./violations.js";
 
 /** Behaviour switches of the fixture. */
@@ -14,7 +15,7 @@ export interface CatalogFixtureOptions {
 
 /** Creates the fixture implementation: product "p1" exists; "boom" throws a plain Error; "slow" waits. */
 export function createCatalogFixture(opts: CatalogFixtureOptions = {}): ServiceImpl<typeof CatalogService> {
-  const products = new Map<string, Partial<Product>>([["p1", { id: "p1", name: "Mug", stock: 3, price: { currencyCode: "EUR", amountMinor: 1299n } }]]);
+  const products = new Map<string, Product>([["p1", create(ProductSchema, { id: "p1", name: "Mug", stock: 3, price: { currencyCode: "EUR", amountMinor: 1299n } })]]);
   const get = (id: string) => {
     const p = products.get(id);
     if (p === undefined) throw new NotFoundError(`product ${id} not found`);
@@ -42,15 +43,13 @@ export function createCatalogFixture(opts: CatalogFixtureOptions = {}): ServiceI
       return { products: [...products.values()], nextPageToken: "" };
     },
     async searchProducts(req) {
-      return { products: [...products.values()].filter((p) => p.name?.includes(req.query)) };
+      return { products: [...products.values()].filter((p) => p.name.includes(req.query)) };
     },
     async upsertProduct(req) {
       const p = req.product;
-      const v = new Violations();
-      v.check(p !== undefined, "product", "required");
-      v.throwIfAny();
-      products.set(p!.id, p!);(p.id, p);
-      return { product: p! };
+      if (p === undefined) throw new ValidationError([{ field: "product", description: "required" }]);
+      products.set(p.id, p);
+      return { product: p };
     },
     async *watchProduct(req) {
       const p = get(req.id);
