@@ -1,0 +1,31 @@
+# Load tests through the mesh and the macro benchmarks (issue 8): make loadtest / loadtest-journey / bench.
+# They need a running mesh (make up). Bounded runs on loopback only; knobs:
+#   LOADTEST_DURATION (30s per scenario), LOADTEST_CONCURRENCY (20), LOADTEST_ORDERS (200),
+#   LOADTEST_SCENARIOS (comma list, default all), JOURNEY_USERS (20), JOURNEY_DURATION (30s),
+#   JOURNEY_THINK_MS (500), BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_ORDER_SECONDS (5).
+.PHONY: loadtest loadtest-journey loadtest-build bench bench-macro
+
+LOADTEST_OUT := .run/loadtest
+GHZ_HTML := $(LOADTEST_OUT)/bin/ghz-html
+
+# ghz-html renders ghz's own HTML page from its JSON report (one run, both outputs). Built from the
+# ghz module that tools/setup.sh already fetched, so this is offline after setup.
+$(GHZ_HTML): loadtest/ghz-html/main.go loadtest/ghz-html/go.mod
+	@mkdir -p $(@D)
+	cd loadtest/ghz-html && go build -o $(CURDIR)/$@ .
+
+loadtest-build: build $(GHZ_HTML)
+	tsc -b loadtest/tsconfig.json $(wildcard bench/macro/tsconfig.json)
+
+loadtest: setup loadtest-build ## ghz scenarios through the edge: table, HTML per scenario and summary.json in .run/loadtest/
+	@node loadtest/dist/loadtest.js
+
+loadtest-journey: setup loadtest-build ## Virtual users log in, browse, add to cart and check out: orders/s and per-step latency
+	@node loadtest/dist/journey.js
+
+bench: setup ## Benchmarks (never fail on a figure): bench-mesh, then the macro rounds; bench/results/*.json and bench/RESULTS.md
+	@$(MAKE) --no-print-directory bench-mesh || echo "bench: bench-mesh failed; RESULTS.md will say so"
+	@$(MAKE) --no-print-directory bench-macro
+
+bench-macro: loadtest-build
+	@node bench/macro/dist/macro.js
