@@ -96,7 +96,8 @@ export function toConnectError(err: unknown): ConnectError {
   }
   // Other domain errors already name their code; their messages are written for the caller.
   if (err instanceof DomainError) return new ConnectError(err.message, err.code, undefined, undefined, err);
-  if (err instanceof Error) {
+  // Duck-typed, not instanceof Error: DOMException and errors from other realms (vm, jest) fail instanceof.
+  if (isErrorLike(err)) {
     // AbortSignal.timeout() and our deadline timers abort with a TimeoutError: the deadline passed.
     if (err.name === "TimeoutError") return new ConnectError("deadline exceeded", Code.DeadlineExceeded, undefined, undefined, err);
     // An AbortError means the call was cancelled (client went away or shutdown), not that it failed.
@@ -117,6 +118,10 @@ const mongoUnavailableNames = new Set([
   "MongoNetworkError", "MongoNetworkTimeoutError", "MongoServerSelectionError", "MongoTopologyClosedError",
   "MongoNotConnectedError", "PoolClearedError", "MongoPoolClearedError",
 ]);
+
+function isErrorLike(err: unknown): err is Error {
+  return typeof err === "object" && err !== null && typeof (err as Error).name === "string" && typeof (err as Error).message === "string";
+}
 
 function isMongoUnavailable(err: Error): boolean {
   return mongoUnavailableNames.has(err.name);

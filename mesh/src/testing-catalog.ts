@@ -32,7 +32,10 @@ export function createCatalogFixture(opts: CatalogFixtureOptions = {}): ServiceI
       v.throwIfAny();
       // A bug with a secret in its message: the client must only ever see "internal error".
       if (req.id === "boom") throw new Error("secret database password leaked in message");
-      if (req.id === "slow") await (opts.slow ?? waitAbort)(ctx.signal);
+      if (req.id === "slow") {
+        await (opts.slow ?? waitAbort)(ctx.signal);
+        return { product: { id: "slow", name: "Slow" } };
+      }
       if (req.id === "whoami") return { product: { id: "whoami", name: currentUser(ctx)?.id ?? "anonymous" } };
       return { product: get(req.id) };
     },
