@@ -12,8 +12,11 @@ export interface FixtureProduct {
   currency?: string;
 }
 
+/** The running fixture; `remove` makes a product unknown from then on. */
+export type CatalogFixture = MeshServer & { remove(id: string): void };
+
 /** Starts the fixture catalog on a free port. */
-export async function startCatalogFixture(config: MeshConfig, products: FixtureProduct[]): Promise<MeshServer> {
+export async function startCatalogFixture(config: MeshConfig, products: FixtureProduct[]): Promise<CatalogFixture> {
   const byId = new Map(products.map((p) => [p.id, p]));
   const toProduct = (p: FixtureProduct) => ({
     id: p.id, name: p.name, price: { currencyCode: p.currency ?? "USD", amountMinor: BigInt(p.priceMinor) }, categories: ["test"], stock: 10,
@@ -23,7 +26,7 @@ export async function startCatalogFixture(config: MeshConfig, products: FixtureP
     if (!p) throw new ConnectError(`product ${id} not found`, Code.NotFound);
     return toProduct(p);
   };
-  return serve({
+  const server = await serve({
     name: "catalog",
     port: 0,
     config,
@@ -36,4 +39,5 @@ export async function startCatalogFixture(config: MeshConfig, products: FixtureP
     }],
     reflection: false,
   });
+  return Object.assign(server, { remove: (id: string) => { byId.delete(id); } });
 }
