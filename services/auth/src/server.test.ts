@@ -155,6 +155,14 @@ test("repeated failures for one email get ResourceExhausted, even with the right
   expect((await client.login({ email: "grace@example.com", password: "compilers-rock" })).accessToken).not.toBe("");
 });
 
+test("parallel guesses cannot slip past the limit", async () => {
+  await client.register({ email: "eve@example.com", password: "eve-right-password" });
+  const results = await Promise.all(Array.from({ length: 10 }, (_, i) =>
+    codeOf(client.login({ email: "eve@example.com", password: `guess-${i}-password` }))));
+  expect(results.filter((e) => e.code === Code.Unauthenticated)).toHaveLength(3);
+  expect(results.filter((e) => e.code === Code.ResourceExhausted)).toHaveLength(7);
+});
+
 test("Refresh rotates; reusing a rotated token revokes the whole family", async () => {
   await client.register({ email: "alan@example.com", password: "turing-machine" });
   const login = await client.login({ email: "alan@example.com", password: "turing-machine" });

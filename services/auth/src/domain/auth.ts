@@ -92,15 +92,13 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
     async login(req) {
       validateLogin(req);
       const email = normalizeEmail(req.email);
-      if ((await deps.limiter.failures(email)) >= deps.loginMaxFailures) {
+      // Every attempt counts until one succeeds, so N parallel guesses use up N attempts.
+      if ((await deps.limiter.attempt(email)) > deps.loginMaxFailures) {
         throw new RateLimitedError("too many failed logins for this email; try again later");
       }
       const user = await deps.users.findByEmail(email);
       const ok = await verifyPassword(req.password, user?.passwordHash ?? dummyHash);
-      if (!user || !ok) {
-        await deps.limiter.recordFailure(email);
-        throw new UnauthenticatedError(BAD_CREDENTIALS);
-      }
+      if (!user || !ok) throw new UnauthenticatedError(BAD_CREDENTIALS);
       await deps.limiter.reset(email);
       const refreshToken = newRefreshToken();
       await deps.sessions.startFamily(hashRefreshToken(refreshToken), user.id, randomUUID());

@@ -47,16 +47,15 @@ test("revoking a family stops its tokens; familyOf finds it", async () => {
   expect(await redis.ttl(`${prefix}rt:r1`)).toBeGreaterThan(0);
 });
 
-test("login limiter counts failures per email within a window", async () => {
+test("login limiter counts attempts per email within a window, atomically", async () => {
   const l = createRedisLoginLimiter({ redis, prefix, windowSeconds: 1 });
-  expect(await l.failures("a@example.com")).toBe(0);
-  await l.recordFailure("a@example.com");
-  await l.recordFailure("a@example.com");
-  expect(await l.failures("a@example.com")).toBe(2);
-  expect(await l.failures("b@example.com")).toBe(0);
+  expect(await l.attempt("a@example.com")).toBe(1);
+  expect(await l.attempt("a@example.com")).toBe(2);
+  expect(await l.attempt("b@example.com")).toBe(1);
   await l.reset("a@example.com");
-  expect(await l.failures("a@example.com")).toBe(0);
-  await l.recordFailure("a@example.com");
+  expect(await l.attempt("a@example.com")).toBe(1);
+  const parallel = await Promise.all(Array.from({ length: 20 }, () => l.attempt("c@example.com")));
+  expect([...parallel].sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
   await new Promise((r) => setTimeout(r, 1_100));
-  expect(await l.failures("a@example.com")).toBe(0);
+  expect(await l.attempt("a@example.com")).toBe(1);
 });

@@ -59,17 +59,17 @@ export function createRedisSessionStore(opts: RedisAuthStoreOptions & { ttlSecon
   };
 }
 
-/** Fixed-window failure counter per email; the email is hashed so keys carry no personal data. */
+/** Fixed-window attempt counter per email; the email is hashed so keys carry no personal data. */
 export function createRedisLoginLimiter(opts: RedisAuthStoreOptions & { windowSeconds: number }): LoginLimiter {
   const { redis, prefix, windowSeconds } = opts;
   const key = (email: string) => `${prefix}login-fail:${createHash("sha256").update(email).digest("hex")}`;
   return {
-    async failures(email) {
-      return Number((await redis.get(key(email))) ?? 0);
-    },
-    async recordFailure(email) {
-      // EXPIRE NX starts the window at the first failure and never extends it.
-      await redis.multi().incr(key(email)).expire(key(email), windowSeconds, "NX").exec();
+    async attempt(email) {
+      // EXPIRE NX starts the window at the first attempt and never extends it.
+      const res = await redis.multi().incr(key(email)).expire(key(email), windowSeconds, "NX").exec();
+      const [err, count] = res?.[0] ?? [new Error("redis transaction aborted"), 0];
+      if (err) throw err;
+      return Number(count);
     },
     async reset(email) {
       await redis.del(key(email));

@@ -21,12 +21,13 @@ export interface SessionStore {
   familyOf(tokenHash: string): Promise<string | undefined>;
 }
 
-/** Counts failed logins per email within a window. */
+/** Counts login attempts per email within a window; a successful login clears the count. */
 export interface LoginLimiter {
-  /** Failures recorded for this email in the current window. */
-  failures(email: string): Promise<number>;
-  /** Records one failure. */
-  recordFailure(email: string): Promise<void>;
-  /** Forgets failures after a successful login. */
+  /**
+   * Counts one attempt atomically and returns the count in the current window, including this
+   * one. Counting before the password check means parallel guesses cannot all slip past the limit.
+   */
+  attempt(email: string): Promise<number>;
+  /** Forgets the attempts after a successful login. */
   reset(email: string): Promise<void>;
 }

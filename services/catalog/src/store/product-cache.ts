@@ -34,6 +34,18 @@ export function createRedisProductCache(opts: RedisProductCacheOptions): Product
   // Awaiting a command on a connection ioredis already knows is down costs a round of rejection
   // handling per call; checking status first keeps the Redis-down path as fast as Mongo alone.
   const down = () => redis.status !== "ready";
+  // Invalidations that could not reach Redis are retried when it is back: a network blip must not
+  // leave a stale price cached for a whole TTL. (A restarted Redis without persistence is empty anyway.)
+  const pending = new Set<string>();
+  redis.on("ready", () => {
+    if (pending.size === 0) return;
+    const ids = [...pending];
+    pending.clear();
+    redis.del(...ids.map(key)).catch((err: unknown) => {
+      for (const id of ids) pending.add(id);
+      onError("invalidate", err);
+    });
+  });
   return {
     async getMany(ids) {
       const found = new Map<string, ProductRecord>();
@@ -71,12 +83,14 @@ export function createRedisProductCache(opts: RedisProductCacheOptions): Product
     },
     async invalidate(id) {
       if (down()) {
+        pending.add(id);
         onError("invalidate", new Error(`redis ${redis.status}`));
         return;
       }
       try {
         await redis.del(key(id));
       } catch (err) {
+        pending.add(id);
         onError("invalidate", err);
       }
     },
