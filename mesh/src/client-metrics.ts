@@ -1,8 +1,9 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { Counter, Gauge, Histogram, register, type Registry } from "prom-client";
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { BreakerState } from "./breaker.js";
+import { meshRegistry } from "./metrics.js";
 
-/** The client-side metrics, registered once in the default prom-client registry. */
+/** The client-side metrics, registered once in the registry the server's /metrics serves. */
 export interface ClientMetrics {
   /** grpc_client_handled_total{grpc_service,grpc_method,grpc_code} */
   handled: Counter<"grpc_service" | "grpc_method" | "grpc_code">;
@@ -39,8 +40,8 @@ const stateValue: Record<BreakerState, number> = { closed: 0, halfOpen: 1, open:
 let cached: ClientMetrics | undefined;
 
 /** Returns the client metrics, creating them on first use (a registry rejects duplicates). */
-export function clientMetrics(registry: Registry = register): ClientMetrics {
-  if (cached && registry === register) return cached;
+export function clientMetrics(registry: Registry = meshRegistry): ClientMetrics {
+  if (cached && registry === meshRegistry) return cached;
   const get = <T>(name: string, make: () => T): T =>
     (registry.getSingleMetric(name) as T | undefined) ?? make();
   const m: ClientMetrics = {
@@ -70,7 +71,7 @@ export function clientMetrics(registry: Registry = register): ClientMetrics {
       registers: [registry],
     })),
   };
-  if (registry === register) cached = m;
+  if (registry === meshRegistry) cached = m;
   return m;
 }
 

@@ -21,3 +21,16 @@ export { makeDevCerts } from "./identity-certs.js";
 export { identityFromCertificate, identityFromXfcc, identityFromSpiffe } from "./identity.js";
 export { createTestMesh, testIssuer } from "./testing.js";
 export type { TestMesh, TestTokenClaims } from "./testing.js";
+// mesh-client
+export { createClient, closeClients, breakerOf, credentialsOf } from "./client.js";
+export type { ClientOptions } from "./client.js";
+export { createGrpcJsTransport, defaultChannelOptions, statusToError } from "./transport.js";
+export type { GrpcJsTransportOptions } from "./transport.js";
+export { createDeadlineInterceptor, deadlineKey, abortReasonToError } from "./deadline.js";
+export type { DeadlineOptions, InboundCallInfo } from "./deadline.js";
+export { createRetryInterceptor, createRetryBudget, isRetrySafe } from "./retry.js";
+export type { RetryOptions, RetryBudget } from "./retry.js";
+export { createBreaker, createBreakerInterceptor, isTripCode } from "./breaker.js";
+export type { Breaker, BreakerOptions, BreakerState } from "./breaker.js";
+export { clientMetrics, createMetricsInterceptor } from "./client-metrics.js";
+export type { ClientMetrics } from "./client-metrics.js";
