@@ -11,7 +11,7 @@ import { cpus } from "node:os";
 import { writeFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
-import { fromBinary, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
+import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { createTestMesh } from "../mesh/src/testing.js";
 import { closeClients, createClient } from "../mesh/src/client.js";
@@ -69,9 +69,9 @@ function startServer(kind: "bare" | "mesh", certDir: string): Promise<ServerChil
 function bareCaller(port: number, creds: grpc.ChannelCredentials): { call: () => Promise<unknown>; close(): void } {
   const client = new grpc.Client(`127.0.0.1:${port}`, creds, { "grpc.ssl_target_name_override": "catalog" });
   const m = CatalogService.method.getProduct;
-  const ser = (v: MessageShape<DescMessage>) => Buffer.from(toBinary(m.input, v));
-  const de = (b: Buffer) => fromBinary(m.output, b);
   const req = benchRequest();
+  const ser = (v: typeof req) => Buffer.from(toBinary(m.input, v));
+  const de = (b: Buffer) => fromBinary(m.output, b);
   const meta = new grpc.Metadata();
   return {
     call: () =>

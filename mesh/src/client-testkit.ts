@@ -31,15 +31,15 @@ export interface BareServer {
 
 /** Builds the grpc-js service definition of a generated service (binary protobuf codec). */
 export function grpcDefinitionOf(service: DescService): grpc.ServiceDefinition {
-  const def: grpc.ServiceDefinition = {};
+  const def: Record<string, grpc.MethodDefinition<unknown, unknown>> = {};
   for (const m of service.methods) {
     def[m.localName] = {
       path: `/${service.typeName}/${m.name}`,
       requestStream: m.methodKind === "client_streaming" || m.methodKind === "bidi_streaming",
       responseStream: m.methodKind === "server_streaming" || m.methodKind === "bidi_streaming",
-      requestSerialize: (v: MessageShape<DescMessage>) => Buffer.from(toBinary(m.input, v)),
+      requestSerialize: (v: unknown) => Buffer.from(toBinary(m.input, v as MessageShape<DescMessage>)),
       requestDeserialize: (b: Buffer) => fromBinary(m.input, b),
-      responseSerialize: (v: MessageShape<DescMessage>) => Buffer.from(toBinary(m.output, create(m.output, v))),
+      responseSerialize: (v: unknown) => Buffer.from(toBinary(m.output, create(m.output, v as MessageShape<DescMessage>))),
       responseDeserialize: (b: Buffer) => fromBinary(m.output, b),
     };
   }
