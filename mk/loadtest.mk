@@ -15,7 +15,7 @@ $(GHZ_HTML): loadtest/ghz-html/main.go loadtest/ghz-html/go.mod
 	cd loadtest/ghz-html && go build -o $(CURDIR)/$@ .
 
 loadtest-build: build $(GHZ_HTML)
-	tsc -b loadtest/tsconfig.json $(wildcard bench/macro/tsconfig.json)
+	tsc -b loadtest/tsconfig.json
 
 loadtest: setup loadtest-build ## ghz scenarios through the edge: table, HTML per scenario and summary.json in .run/loadtest/
 	@node loadtest/dist/loadtest.js
@@ -28,4 +28,4 @@ bench: setup ## Benchmarks (never fail on a figure): bench-mesh, then the macro 
 	@$(MAKE) --no-print-directory bench-macro
 
 bench-macro: loadtest-build
-	@node bench/macro/dist/macro.js
+	@node loadtest/dist/macro/macro-bench.js

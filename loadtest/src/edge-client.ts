@@ -24,6 +24,8 @@ export interface EdgeClientOptions {
   tls?: TlsFiles;
   /** Per-call deadline when the call names none. Default 10 s, so no call waits forever. */
   defaultTimeoutMs?: number;
+  /** Own HTTP/2 connection instead of grpc-js's shared one per target, to spread load. */
+  ownConnection?: boolean;
 }
 
 /** Per-call options. */
@@ -67,7 +69,11 @@ export function createEdgeClient(opts: EdgeClientOptions): EdgeClient {
   const creds = opts.tls
     ? grpc.credentials.createSsl(opts.tls.ca, opts.tls.key, opts.tls.cert)
     : grpc.credentials.createInsecure();
-  const client = new grpc.Client(opts.address, creds);
+  const client = new grpc.Client(
+    opts.address,
+    creds,
+    opts.ownConnection ? { "grpc.use_local_subchannel_pool": 1 } : {},
+  );
   const defaultTimeoutMs = opts.defaultTimeoutMs ?? 10_000;
   return {
     call(method, request, options = {}) {

@@ -1,0 +1,165 @@
+// make bench's macro rounds: GetProduct direct to catalog (mTLS, edge identity) vs through the edge
+// (edge_ratio), the edge vs a bare grpc-js echo of the same response bytes (service_vs_echo_ratio),
+// PlaceOrder at 50 users through the edge, and RSS/CPU per mesh process. Interleaved rounds,
+// medians. Writes bench/results/macro.json and bench/RESULTS.md; never fails on a figure.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, totalmem, release } from "node:os";
+import { join, resolve } from "node:path";
+import { toBinary } from "@bufbuild/protobuf";
+import { CatalogService, GetProductResponseSchema } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
+import { startEchoServer } from "../echo-server.js";
+import { createEdgeClient } from "../edge-client.js";
+import { runGhz, type GhzRunOptions } from "../ghz.js";
+import { formatJourney, runJourney } from "../journey.js";
+import { median } from "../latency.js";
+import { listProductIds } from "../shop-setup.js";
+import { summarizeReport } from "../summary.js";
+import { measureCpu, meshProcesses, rssMiB, sampleRssPeaks } from "./proc.js";
+import { renderResults, type Figure } from "./results-md.js";
+
+function intEnv(key: string, fallback: number): number {
+  const n = Number(process.env[key] || fallback);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${key} must be a positive integer`);
+  return n;
+}
+
+const round2 = (n: number) => Math.round(n * 100) / 100;
+
+async function main(): Promise<void> {
+  const root = resolve(process.env.LOADTEST_ROOT ?? ".");
+  const rounds = Math.max(5, intEnv("BENCH_ROUNDS", 5));
+  const seconds = intEnv("BENCH_SECONDS", 3);
+  const orderSeconds = intEnv("BENCH_ORDER_SECONDS", 5);
+  const concurrency = intEnv("BENCH_CONCURRENCY", 20);
+  const orderUsers = intEnv("BENCH_ORDER_USERS", 50);
+  const edge = "127.0.0.1:8080";
+  const topology = JSON.parse(readFileSync(join(root, "mesh/topology.json"), "utf8")) as {
+    services: { catalog: { port: number } };
+  };
+  const catalogAddr = `127.0.0.1:${topology.services.catalog.port}`;
+  const certs = join(root, ".run/certs");
+  const outDir = join(root, ".run/loadtest/bench");
+  mkdirSync(outDir, { recursive: true });
+
+  const procs = meshProcesses(root);
+  if (procs.length === 0) throw new Error("the mesh is not running: run make up first");
+  const rest: Record<string, number | undefined> = Object.fromEntries(procs.map((p) => [p.name, rssMiB(p.pid)]));
+
+  // The payload: one real product as catalog serves it, so the echo answers the same bytes.
+  const client = createEdgeClient({ address: edge });
+  const productId = (await listProductIds(client))[0];
+  if (!productId) throw new Error("the catalog has no products");
+  const product = await client.call(CatalogService.method.getProduct, { id: productId });
+  client.close();
+  const payload = toBinary(GetProductResponseSchema, product);
+  const echo = await startEchoServer({ path: "/shop.catalog.v2.CatalogService/GetProduct", response: payload });
+
+  const base: Omit<GhzRunOptions, "target" | "name" | "jsonOut"> = {
+    ghz: join(root, ".bin/ghz"),
+    protoset: join(root, "gen/shop.binpb"),
+    call: "shop.catalog.v2.CatalogService/GetProduct",
+    data: JSON.stringify({ id: productId }),
+    duration: `${seconds}s`,
+    concurrency,
+  };
+  const targets = {
+    direct: { target: catalogAddr, tls: { cacert: join(certs, "ca.pem"), cert: join(certs, "edge.pem"), key: join(certs, "edge-key.pem") } },
+    edge: { target: edge },
+    echo: { target: `127.0.0.1:${echo.port}` },
+  } as const;
+  const perRound: Record<string, number[]> = {
+    "direct rps": [], "edge rps": [], "echo rps": [], edge_ratio: [], service_vs_echo_ratio: [],
+    "edge p99 ms": [], "orders/s": [], "PlaceOrder p99 ms": [],
+  };
+  const errors: Record<string, number> = {};
+  const loadPeaks: Record<string, number> = {};
+  const cpu: Record<string, number> = {};
+  const keepPeaks = (p: Record<string, number>) => {
+    for (const [k, v] of Object.entries(p)) loadPeaks[k] = Math.max(loadPeaks[k] ?? 0, v);
+  };
+
+  // Warm-up: connections, JIT and catalog's cache, so round 1 is not the odd one out.
+  for (const [kind, t] of Object.entries(targets)) {
+    await runGhz({ ...base, ...t, duration: "1s", name: `warm-${kind}`, jsonOut: join(outDir, `warm-${kind}.json`) });
+  }
+  try {
+    for (let r = 0; r < rounds; r++) {
+      // Rotate the order each round so none of the three always runs first (or right after checkout).
+      const order = (["direct", "edge", "echo"] as const).map((_, i, a) => a[(i + r) % a.length]!);
+      const rps: Record<string, number> = {};
+      for (const kind of order) {
+        const peaks = sampleRssPeaks(procs);
+        const report = await runGhz({ ...base, ...targets[kind], name: `${kind}-r${r + 1}`, jsonOut: join(outDir, `${kind}-r${r + 1}.json`) });
+        keepPeaks(peaks.stop());
+        const row = summarizeReport(kind, report, "");
+        rps[kind] = row.rps;
+        for (const [code, n] of Object.entries(row.errors)) errors[`GetProduct ${kind}:${code}`] = (errors[`GetProduct ${kind}:${code}`] ?? 0) + n;
+        if (kind === "edge") perRound["edge p99 ms"]!.push(row.p99);
+      }
+      perRound["direct rps"]!.push(rps.direct!);
+      perRound["edge rps"]!.push(rps.edge!);
+      perRound["echo rps"]!.push(rps.echo!);
+      perRound.edge_ratio!.push(round2(rps.edge! / rps.direct!));
+      perRound.service_vs_echo_ratio!.push(round2(rps.edge! / rps.echo!));
+
+      const peaks = sampleRssPeaks(procs);
+      const cpuUse = measureCpu(procs);
+      const j = await runJourney({
+        edge, users: orderUsers, durationMs: orderSeconds * 1000, thinkMs: 0, profile: "checkout",
+        usersFile: join(root, ".run/loadtest/users.json"),
+      });
+      keepPeaks(peaks.stop());
+      for (const [k, v] of Object.entries(cpuUse.stop())) cpu[k] = round2((cpu[k] ?? 0) + v);
+      console.log(`round ${r + 1}/${rounds}: direct ${rps.direct} rps, edge ${rps.edge} rps, echo ${rps.echo} rps\n${formatJourney(j)}`);
+      perRound["orders/s"]!.push(j.ordersPerSecond);
+      perRound["PlaceOrder p99 ms"]!.push(j.steps.checkout?.p99 ?? 0);
+      for (const [k, n] of Object.entries(j.errors)) errors[`journey ${k}`] = (errors[`journey ${k}`] ?? 0) + n;
+    }
+  } finally {
+    await echo.close();
+  }
+
+  const med = (k: string) => round2(median(perRound[k]!));
+  const orderErrors = Object.entries(errors).filter(([k]) => k.startsWith("journey")).reduce((a, [, n]) => a + n, 0);
+  const figures: Figure[] = [
+    { name: "edge_ratio", value: med("edge_ratio"), unit: "", target: "≥ 0.6", met: med("edge_ratio") >= 0.6 },
+    { name: "service_vs_echo_ratio", value: med("service_vs_echo_ratio"), unit: "", target: "≥ 0.5", met: med("service_vs_echo_ratio") >= 0.5 },
+    { name: "placeorder_orders_per_s", value: med("orders/s"), unit: "orders/s", target: "≥ 200", met: med("orders/s") >= 200 },
+    { name: "placeorder_p99", value: med("PlaceOrder p99 ms"), unit: "ms", target: "≤ 100 ms", met: med("PlaceOrder p99 ms") <= 100 },
+    { name: "placeorder_errors", value: orderErrors, unit: "", target: "0", met: orderErrors === 0 },
+  ];
+  const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+  const machine = `${cpus()[0]?.model ?? "unknown CPU"}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}, Node ${process.version}`;
+  const cpuTotal = Object.values(cpu).reduce((a, b) => a + b, 0);
+  const notes = [
+    `GetProduct: ghz, ${concurrency} workers on one HTTP/2 connection, ${seconds} s per measure, the same cached product every call. direct = ghz → catalog over mTLS with the edge's certificate; edge = ghz → nginx (h2c) → catalog (mTLS); echo = ghz → a bare grpc-js server answering the same ${payload.length} response bytes.`,
+    "edge_ratio = edge rps / direct rps and service_vs_echo_ratio = edge rps / echo rps, taken per round, then the median.",
+    `PlaceOrder: ${orderUsers} virtual users (loadtest/src/journey.ts, profile checkout, no think time) each add one item then place the order, for ${orderSeconds} s per round, through the edge. orders/s counts CONFIRMED orders only; p99 is PlaceOrder's alone.`,
+    `Load generators (ghz, the journey's Node process) run on the same ${cpus().length} cores as the mesh, so every figure includes their cost; CPU per process below (${round2(cpuTotal)} s of mesh CPU in ${rounds * orderSeconds} s of PlaceOrder) shows where checkout time goes.`,
+    "RSS: nginx is its master process (workers are not recorded by make up); at rest = before the first round, under load = peak sampled every 250 ms during the measures.",
+  ];
+  const results = {
+    date: new Date().toISOString(), machine, cores: cpus().length, commit, rounds,
+    figures, perRound, rss: { rest, load: loadPeaks }, cpuSecondsDuringPlaceOrder: cpu, errors,
+  };
+  mkdirSync(join(root, "bench/results"), { recursive: true });
+  writeFileSync(join(root, "bench/results/macro.json"), JSON.stringify(results, null, 2) + "\n");
+  const meshFile = join(root, "bench/results/mesh.json");
+  const mesh: unknown = existsSync(meshFile) ? JSON.parse(readFileSync(meshFile, "utf8")) : undefined;
+  writeFileSync(
+    join(root, "bench/RESULTS.md"),
+    renderResults({
+      date: results.date, machine, commit, rounds, figures, perRound, errors, notes, mesh, cpu,
+      rss: procs.map((p) => ({ name: p.name, rest: rest[p.name], load: loadPeaks[p.name] })),
+    }),
+  );
+  console.log("\nfigure                    median     target");
+  for (const f of figures) console.log(`${f.name.padEnd(25)} ${String(f.value).padStart(8)} ${f.unit.padEnd(8)} ${f.target}${f.met ? "" : "  (missed)"}`);
+  console.log("\nbench/results/macro.json and bench/RESULTS.md written");
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

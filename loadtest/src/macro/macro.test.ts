@@ -1,0 +1,55 @@
+import { cpuSeconds, rssMiB, sampleRssPeaks } from "./proc.js";
+import { flatten, renderResults } from "./results-md.js";
+
+describe("proc readings", () => {
+  it("reads this process's RSS and CPU from /proc, and nothing for a pid that is gone", () => {
+    const rss = rssMiB(process.pid)!;
+    expect(rss).toBeGreaterThan(10);
+    expect(rss).toBeLessThan(4096);
+    // Burn a little CPU so the counter must move.
+    const before = cpuSeconds(process.pid)!;
+    const until = Date.now() + 60;
+    while (Date.now() < until);
+    expect(cpuSeconds(process.pid)!).toBeGreaterThanOrEqual(before);
+    expect(rssMiB(2 ** 22 + 7)).toBeUndefined();
+  });
+
+  it("keeps the peak RSS per name", () => {
+    const peaks = sampleRssPeaks([{ name: "me", pid: process.pid }], 10).stop();
+    expect(peaks.me).toBeGreaterThan(10);
+  });
+});
+
+describe("RESULTS.md", () => {
+  it("shows every figure against its target, marks misses, and folds in mesh.json", () => {
+    const md = renderResults({
+      date: "2025-01-01T00:00:00Z", machine: "test cpu, 2 cores", commit: "abc123", rounds: 5,
+      figures: [
+        { name: "edge_ratio", value: 0.7, unit: "", target: "≥ 0.6", met: true },
+        { name: "placeorder_orders_per_s", value: 120, unit: "orders/s", target: "≥ 200", met: false },
+      ],
+      perRound: { "edge rps": [1, 2, 3, 4, 5] },
+      rss: [{ name: "catalog", rest: 80, load: 120 }],
+      cpu: { order: 3.5, payment: 1 },
+      errors: {},
+      notes: ["a note"],
+      mesh: { unary: { rps: 5000, p99_ms: 2 } },
+    });
+    expect(md).toContain("- commit: abc123");
+    expect(md).toContain("| `edge_ratio` | 0.7 | ≥ 0.6 | yes |");
+    expect(md).toContain("| `placeorder_orders_per_s` | 120 orders/s | ≥ 200 | **no** |");
+    expect(md).toContain("| edge rps | 1 | 2 | 3 | 4 | 5 |");
+    expect(md).toContain("| catalog | 80 | 120 |");
+    expect(md).toContain("| unary.rps | 5000 |");
+    expect(md.indexOf("| order | 3.5 |")).toBeLessThan(md.indexOf("| payment | 1 |"));
+  });
+
+  it("says when bench-mesh left no results", () => {
+    expect(flatten(undefined)).toEqual([]);
+    const md = renderResults({
+      date: "d", machine: "m", commit: "c", rounds: 5, figures: [], perRound: {}, rss: [], cpu: {}, errors: { "x:UNAVAILABLE": 2 }, notes: [], mesh: undefined,
+    });
+    expect(md).toContain("did not write bench/results/mesh.json");
+    expect(md).toContain("- x:UNAVAILABLE: 2");
+  });
+});
