@@ -8,9 +8,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { MongoClient } from "mongodb";
 import { Redis } from "ioredis";
-import { createTestMesh, type TestMesh } from "@shopmesh/mesh";
-// The client is not in the package index yet; its module path is part of the package exports.
-import { closeClients, createClient } from "@shopmesh/mesh/client.js";
+import { closeClients, createClient, createTestMesh, type TestMesh } from "@shopmesh/mesh";
 import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { AuthService } from "@shopmesh/gen/shop/auth/v1/auth_pb.js";
 import { parseAuthConfig } from "./config.js";

@@ -5,9 +5,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { MongoClient } from "mongodb";
 import { Redis } from "ioredis";
-import { createTestMesh, type TestMesh } from "@shopmesh/mesh";
-// The client is not in the package index yet; its module path is part of the package exports.
-import { closeClients, createClient } from "@shopmesh/mesh/client.js";
+import { closeClients, createClient, createTestMesh, type TestMesh } from "@shopmesh/mesh";
 import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { CatalogService as V1 } from "@shopmesh/gen/shop/catalog/v1/catalog_pb.js";
 import { CatalogService as V2, type Product, type ProductSchema } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
