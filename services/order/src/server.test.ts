@@ -1,7 +1,8 @@
-// Order component tests: real order, cart and payment servers in-process (real FerretDB and
-// Redis), a fixture catalog v2 and a fixture recommendation on the real mesh serve(), all over
+// Order component tests: real order, cart, payment and catalog servers in-process (real FerretDB
+// and Redis, the seeded catalog), a fixture recommendation on the real mesh serve(), all over
 // mTLS with user JWTs; the test calls as the edge. Money is checked in payment's own database.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { MongoClient } from "mongodb";
@@ -13,7 +14,8 @@ import { OrderService, OrderStatus } from "@shopmesh/gen/shop/order/v1/order_pb.
 import { RecommendationService } from "@shopmesh/gen/shop/recommendation/v1/recommendation_pb.js";
 import { parseCartConfig } from "../../cart/src/config.js";
 import { startServer as startCart, stopServer as stopCart } from "../../cart/src/server.js";
-import { startCatalogFixture, type CatalogFixture } from "../../cart/src/testing/catalog-fixture.js";
+import { parseCatalogConfig } from "../../catalog/src/config.js";
+import { startServer as startCatalog, stopServer as stopCatalog } from "../../catalog/src/server.js";
 import { parsePaymentConfig } from "../../payment/src/config.js";
 import { startServer as startPayment, stopServer as stopPayment } from "../../payment/src/server.js";
 import { parseOrderConfig } from "./config.js";
@@ -29,7 +31,6 @@ const orderDb = `test_order_${tag}`;
 const paymentDb = `test_order_payment_${tag}`;
 const redisPrefix = `test_${tag}:`;
 let mesh: TestMesh;
-let catalog: CatalogFixture;
 let recommendation: MeshServer;
 const purchases: string[] = [];
 let orders: Client<typeof OrderService>;
@@ -39,11 +40,12 @@ let mongo: MongoClient;
 let failConfirm = false;
 
 const card = { number: "4242424242424242", cvv: "123", expirationYear: 2099, expirationMonth: 12 };
-const products = [
-  { id: "mug", name: "Mug", priceMinor: 1250 },
-  { id: "tea", name: "Tea", priceMinor: 499 },
-  { id: "gone", name: "Soon gone", priceMinor: 100 },
-];
+const catalogDb = `test_order_catalog_${tag}`;
+// Two products of the catalog's seed fixture, by position: "mug" and "tea" in the tests below.
+const seed = JSON.parse(readFileSync(new URL("../../catalog/src/seed/products.json", import.meta.url), "utf8")) as { id: string; name: string; priceUsdCents: number }[];
+const [mugP, teaP] = [seed[0]!, seed[1]!];
+const mug = mugP.id;
+const tea = teaP.id;
 
 async function user(name: string) {
   return { headers: { authorization: `Bearer ${await mesh.signToken({ sub: `${name}-${tag}` })}` } };
@@ -63,13 +65,16 @@ const chargesFor = (orderId: string) => mongo.db(paymentDb).collection("charges"
 beforeAll(async () => {
   mesh = await createTestMesh();
   mongo = await MongoClient.connect(mongoUrl);
-  catalog = await startCatalogFixture(mesh.config("catalog"), products);
+  const catalogPort = (await startCatalog({
+    ...parseCatalogConfig({ PORT: "0", ADMIN_PORT: "0", MONGO_URL: mongoUrl, MONGO_DB: catalogDb, REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}catalog:` }),
+    mesh: mesh.config("catalog"),
+  })).port;
   recommendation = await serve({
     name: "recommendation", port: 0, config: mesh.config("recommendation"), reflection: false,
     services: [{ service: RecommendationService, impl: { recordPurchase: (req: { orderId: string }) => { purchases.push(req.orderId); return {}; } } }],
   });
   const cartPort = (await startCart(parseCartConfig({
-    PORT: "0", ADMIN_PORT: "off", REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}cart:`, CATALOG_ADDR: `127.0.0.1:${catalog.port}`,
+    PORT: "0", ADMIN_PORT: "off", REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}cart:`, CATALOG_ADDR: `127.0.0.1:${catalogPort}`,
   }, mesh.config("cart")))).port;
   const paymentPort = (await startPayment(parsePaymentConfig({
     PORT: "0", ADMIN_PORT: "off", MONGO_URL: mongoUrl, MONGO_DB: paymentDb, REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}payment:`,
@@ -80,7 +85,7 @@ beforeAll(async () => {
   });
   const orderPort = (await startServer(parseOrderConfig({
     PORT: "0", ADMIN_PORT: "off", MONGO_URL: mongoUrl, MONGO_DB: orderDb,
-    CART_ADDR: `127.0.0.1:${cartPort}`, CATALOG_ADDR: `127.0.0.1:${catalog.port}`, PAYMENT_ADDR: `127.0.0.1:${paymentPort}`,
+    CART_ADDR: `127.0.0.1:${cartPort}`, CATALOG_ADDR: `127.0.0.1:${catalogPort}`, PAYMENT_ADDR: `127.0.0.1:${paymentPort}`,
     RECOMMENDATION_ADDR: `127.0.0.1:${recommendation.port}`,
   }, mesh.config("order")), { wrapStore: failing })).port;
   const edge = mesh.config("edge");
@@ -93,10 +98,11 @@ afterAll(async () => {
   await stopServer();
   await stopPayment();
   await stopCart();
-  await catalog.close(100);
+  await stopCatalog();
   await recommendation.close(100);
   await mongo.db(orderDb).dropDatabase();
   await mongo.db(paymentDb).dropDatabase();
+  await mongo.db(catalogDb).dropDatabase();
   await mongo.close();
   const r = new Redis(redisUrl);
   const keys = await r.keys(`${redisPrefix}*`);
@@ -107,16 +113,18 @@ afterAll(async () => {
 
 test("PlaceOrder charges once, confirms, empties the cart and reports the purchase", async () => {
   const u = await user("ann");
-  await cart.addItem({ productId: "mug", quantity: 2 }, u);
-  await cart.addItem({ productId: "tea", quantity: 1 }, u);
+  await cart.addItem({ productId: mug, quantity: 2 }, u);
+  await cart.addItem({ productId: tea, quantity: 1 }, u);
   const { order } = await orders.placeOrder({ requestId: "r-1", card }, u);
   expect(order).toMatchObject({ status: OrderStatus.CONFIRMED, requestId: "r-1", userId: `ann-${tag}` });
-  expect(order!.total).toMatchObject({ currencyCode: "USD", amountMinor: 2999n });
-  expect(order!.items.map((i) => [i.productId, i.name, i.quantity, i.unitPrice!.amountMinor])).toEqual([["mug", "Mug", 2, 1250n], ["tea", "Tea", 1, 499n]]);
+  const total = 2 * mugP.priceUsdCents + teaP.priceUsdCents;
+  expect(order!.total).toMatchObject({ currencyCode: "USD", amountMinor: BigInt(total) });
+  expect(order!.items.map((i) => [i.productId, i.name, i.quantity, i.unitPrice!.amountMinor]))
+    .toEqual([[mug, mugP.name, 2, BigInt(mugP.priceUsdCents)], [tea, teaP.name, 1, BigInt(teaP.priceUsdCents)]]);
   expect((await cart.getCart({}, u)).cart!.items).toEqual([]);
   const charges = await chargesFor(order!.id);
   expect(charges).toHaveLength(1);
-  expect(charges[0]).toMatchObject({ _id: order!.chargeId, status: "SUCCEEDED", amountMinor: 2999 });
+  expect(charges[0]).toMatchObject({ _id: order!.chargeId, status: "SUCCEEDED", amountMinor: total });
   expect((await orders.getOrder({ orderId: order!.id }, u)).order!.id).toBe(order!.id);
   const until = Date.now() + 2000;
   while (!purchases.includes(order!.id) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
@@ -128,13 +136,13 @@ test("PlaceOrder charges once, confirms, empties the cart and reports the purcha
   expect(await chargesFor(order!.id)).toHaveLength(1);
 
   // Reusing the request_id for another cart is refused.
-  await cart.addItem({ productId: "tea", quantity: 3 }, u);
+  await cart.addItem({ productId: tea, quantity: 3 }, u);
   expect((await failure(orders.placeOrder({ requestId: "r-1", card }, u))).code).toBe(Code.FailedPrecondition);
 });
 
 test("50 concurrent PlaceOrder with one request_id: one order, one charge", async () => {
   const u = await user("bea");
-  await cart.addItem({ productId: "mug", quantity: 1 }, u);
+  await cart.addItem({ productId: mug, quantity: 1 }, u);
   const results = await Promise.allSettled(Array.from({ length: 50 }, () => orders.placeOrder({ requestId: "same", card }, u)));
   const ids = new Set(results.flatMap((r) => (r.status === "fulfilled" ? [r.value.order!.id] : [])));
   expect(ids.size).toBe(1);
@@ -157,35 +165,23 @@ test("invalid request_id and card are InvalidArgument with every field; an empty
 
 test("a declined card: FailedPrecondition, order FAILED with the reason, cart intact, no charge", async () => {
   const u = await user("dan");
-  await cart.addItem({ productId: "tea", quantity: 2 }, u);
+  await cart.addItem({ productId: tea, quantity: 2 }, u);
   const e = await failure(orders.placeOrder({ requestId: "decl", card: { ...card, number: "4000000000000002" } }, u));
   expect(e.code).toBe(Code.FailedPrecondition);
   expect(e.rawMessage).toContain("card_declined");
   const o = await mongo.db(orderDb).collection("orders").findOne({ userId: `dan-${tag}`, requestId: "decl" });
   expect(o).toMatchObject({ status: "FAILED" });
   expect(o!.failureReason).toContain("card_declined");
-  expect((await cart.getCart({}, u)).cart!.items).toEqual([expect.objectContaining({ productId: "tea", quantity: 2 })]);
+  expect((await cart.getCart({}, u)).cart!.items).toEqual([expect.objectContaining({ productId: tea, quantity: 2 })]);
   expect((await chargesFor(String(o!._id))).filter((c) => c.status === "SUCCEEDED")).toHaveLength(0);
   // The request_id stays failed; a new one may be placed.
   expect((await failure(orders.placeOrder({ requestId: "decl", card }, u))).code).toBe(Code.FailedPrecondition);
   expect((await orders.placeOrder({ requestId: "decl-2", card }, u)).order!.status).toBe(OrderStatus.CONFIRMED);
 });
 
-test("a failure before the charge leaves the cart intact, no order and no charge", async () => {
-  const u = await user("eve");
-  await cart.addItem({ productId: "gone", quantity: 1 }, u);
-  catalog.remove("gone");
-  const e = await failure(orders.placeOrder({ requestId: "before", card }, u));
-  expect(e.code).toBe(Code.FailedPrecondition);
-  expect((await cart.getCart({}, u)).cart!.items.map((i) => i.productId)).toEqual(["gone"]);
-  expect(await mongo.db(orderDb).collection("orders").countDocuments({ userId: `eve-${tag}` })).toBe(0);
-  expect(await chargesFor(orderIdFor(`eve-${tag}`, "before"))).toHaveLength(0);
-  await cart.emptyCart({}, u);
-});
-
 test("a failed write after the charge is compensated: refund recorded, order FAILED, no money lost", async () => {
   const u = await user("fay");
-  await cart.addItem({ productId: "mug", quantity: 3 }, u);
+  await cart.addItem({ productId: mug, quantity: 3 }, u);
   failConfirm = true;
   let e: ConnectError;
   try {
@@ -199,7 +195,7 @@ test("a failed write after the charge is compensated: refund recorded, order FAI
   expect(o!.failureReason).toContain("refunded");
   const charges = await chargesFor(String(o!._id));
   expect(charges).toHaveLength(1);
-  expect(charges[0]).toMatchObject({ status: "REFUNDED", amountMinor: 3750 });
+  expect(charges[0]).toMatchObject({ status: "REFUNDED", amountMinor: 3 * mugP.priceUsdCents });
   expect((await cart.getCart({}, u)).cart!.items).toHaveLength(1);
   const report = await checkInvariants({ mongoUrl, orderDb, paymentDb });
   expect(report.violations).toEqual([]);
@@ -210,7 +206,7 @@ test("GetOrder and ListOrders show only the caller's orders, newest first, with 
   const u = await user("gus");
   const placed: string[] = [];
   for (const r of ["l1", "l2", "l3"]) {
-    await cart.addItem({ productId: "tea", quantity: 1 }, u);
+    await cart.addItem({ productId: tea, quantity: 1 }, u);
     placed.push((await orders.placeOrder({ requestId: r, card }, u)).order!.id);
   }
   const p1 = await orders.listOrders({ pageSize: 2 }, u);
@@ -234,11 +230,22 @@ test("GetOrder and ListOrders show only the caller's orders, newest first, with 
 test("with recommendation down, checkout still succeeds", async () => {
   await recommendation.close(100);
   const u = await user("ida");
-  await cart.addItem({ productId: "mug", quantity: 1 }, u);
+  await cart.addItem({ productId: mug, quantity: 1 }, u);
   const started = Date.now();
   const { order } = await orders.placeOrder({ requestId: "no-reco", card }, u);
   expect(order!.status).toBe(OrderStatus.CONFIRMED);
   expect(Date.now() - started).toBeLessThan(2000);
+});
+
+test("a failure before the charge (catalog down) leaves the cart intact, no order and no charge", async () => {
+  const u = await user("eve");
+  await cart.addItem({ productId: tea, quantity: 1 }, u);
+  await stopCatalog();
+  const e = await failure(orders.placeOrder({ requestId: "before", card }, u));
+  expect(e.code).toBe(Code.Unavailable);
+  expect((await cart.getCart({}, u)).cart!.items.map((i) => i.productId)).toEqual([tea]);
+  expect(await mongo.db(orderDb).collection("orders").countDocuments({ userId: `eve-${tag}` })).toBe(0);
+  expect(await chargesFor(orderIdFor(`eve-${tag}`, "before"))).toHaveLength(0);
 });
 
 test("the money invariant holds over everything above", async () => {

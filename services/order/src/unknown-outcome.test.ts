@@ -1,7 +1,8 @@
 // The charge whose outcome order cannot know: payment is slower than the caller's deadline, so
 // order's Charge call ends with DeadlineExceeded while payment may still charge. Order settles it
 // on its own budget by charging again with the same key (which returns or awaits the one charge)
-// and refunding it: the order ends FAILED, the charge REFUNDED, and no money is lost.
+// and refunding it: the order ends FAILED, the charge REFUNDED, and no money is lost. Also, with
+// the fixture catalog (which can forget a product): a cart product no longer sold.
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { Redis } from "ioredis";
@@ -36,7 +37,7 @@ const card = { number: "4242424242424242", cvv: "123", expirationYear: 2099, exp
 beforeAll(async () => {
   mesh = await createTestMesh();
   mongo = await MongoClient.connect(mongoUrl);
-  catalog = await startCatalogFixture(mesh.config("catalog"), [{ id: "lamp", name: "Lamp", priceMinor: 4200 }]);
+  catalog = await startCatalogFixture(mesh.config("catalog"), [{ id: "lamp", name: "Lamp", priceMinor: 4200 }, { id: "gone", name: "Soon gone", priceMinor: 100 }]);
   const cartPort = (await startCart(parseCartConfig({
     PORT: "0", ADMIN_PORT: "off", REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}cart:`, CATALOG_ADDR: `127.0.0.1:${catalog.port}`,
   }, mesh.config("cart")))).port;
@@ -92,3 +93,15 @@ test("a Charge past the caller's deadline is settled: order FAILED, charge refun
   // The request_id is spent; the retry says so rather than charging again.
   expect((await orders.placeOrder({ requestId: "slow", card }, u).catch((e: unknown) => ConnectError.from(e)) as ConnectError).code).toBe(Code.FailedPrecondition);
 }, 20_000);
+
+test("a product the catalog no longer sells fails before the charge: FailedPrecondition, no order, cart intact", async () => {
+  const u = { headers: { authorization: `Bearer ${await mesh.signToken({ sub: `lee-${tag}` })}` } };
+  await cart.addItem({ productId: "gone", quantity: 1 }, u);
+  catalog.remove("gone");
+  const err = await orders.placeOrder({ requestId: "gone-1", card }, u).then(() => undefined, (e: unknown) => ConnectError.from(e));
+  expect(err?.code).toBe(Code.FailedPrecondition);
+  expect(err?.rawMessage).toContain("no longer sells");
+  expect(await mongo.db(orderDb).collection("orders").countDocuments({ userId: `lee-${tag}` })).toBe(0);
+  expect(await mongo.db(paymentDb).collection("charges").countDocuments({ key: orderIdFor(`lee-${tag}`, "gone-1") })).toBe(0);
+  expect((await cart.getCart({}, u)).cart!.items.map((i) => i.productId)).toEqual(["gone"]);
+});
