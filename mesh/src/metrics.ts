@@ -15,7 +15,15 @@ const handling = new Histogram({
   name: "grpc_server_handling_seconds", help: "Response latency of RPCs handled by the server.", labelNames: methodLabels,
   buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [meshRegistry],
 });
-const inflight = new Gauge({ name: "mesh_server_inflight_calls", help: "Calls being handled right now.", labelNames: ["service"], registers: [meshRegistry] });
+// In-flight counts are read at scrape time, so the hot path pays nothing for this gauge.
+const inflightSources = new Map<string, () => number>();
+new Gauge({
+  name: "mesh_server_inflight_calls", help: "Calls being handled right now.", labelNames: ["service"], registers: [meshRegistry],
+  collect() {
+    this.reset();
+    for (const [service, count] of inflightSources) this.set({ service }, count());
+  },
+});
 const shed = new Counter({ name: "mesh_server_shed_total", help: "Calls refused by the concurrency limit (load shedding).", labelNames: ["service"], registers: [meshRegistry] });
 
 /** gRPC code name as go-grpc-prometheus writes it ("OK", "NotFound", ...). */
@@ -51,9 +59,12 @@ export function createMethodMetrics(type: "unary" | "server_stream" | "bidi_stre
   };
 }
 
-/** Gauge child of in-flight calls for a server. */
-export function inflightGauge(service: string) {
-  return inflight.labels({ service });
+/** Reports a server's in-flight call count (read at scrape time); returns the unregister function. */
+export function reportInflight(service: string, count: () => number): () => void {
+  inflightSources.set(service, count);
+  return () => {
+    if (inflightSources.get(service) === count) inflightSources.delete(service);
+  };
 }
 
 /** Counter child of shed calls for a server. */

@@ -13,7 +13,7 @@ import { toConnectError } from "./errors.js";
 import { addHealth } from "./health.js";
 import { createLogger, type Logger } from "./logger.js";
 import { addReflection, createReflectionIndex, type ReflectionOptions } from "./reflection.js";
-import { createMethodMetrics, inflightGauge, meshRegistry, shedCounter, type MethodMetrics } from "./metrics.js";
+import { createMethodMetrics, meshRegistry, reportInflight, shedCounter, type MethodMetrics } from "./metrics.js";
 import { MeshHandlerContext } from "./server-context.js";
 import { copyHeaders, statusFromConnectError } from "./server-status.js";
 import { createServerGuard, type ServerGuard } from "./server-guard.js";
@@ -71,6 +71,25 @@ export interface MeshServer {
 
 type MethodKind = "unary" | "server_streaming";
 
+/** A running call as the deadline sweep sees it. */
+interface Running {
+  /** Absolute deadline, epoch ms (Infinity for streams without one). */
+  deadline: number;
+  /** Ends the call with DeadlineExceeded and aborts its signal. */
+  expire: () => void;
+}
+
+/** Deadline sweep period: the precision of our deadline cap (grpc-js enforces client deadlines exactly). */
+const sweepMs = 20;
+const noop = () => {};
+
+/** Why a call's signal fires when grpc-js reports it cancelled: past its deadline it timed out, else the client left. */
+function cancelReason(deadline: number): DOMException {
+  return Date.now() >= deadline - sweepMs
+    ? new DOMException("deadline exceeded", "TimeoutError")
+    : new DOMException("call canceled by the client", "AbortError");
+}
+
 interface MethodEntry {
   service: DescService;
   method: DescMethod;
@@ -106,13 +125,20 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     "grpc.max_send_message_length": limits.maxMessageBytes,
   });
   const guard: ServerGuard = createServerGuard(config);
-  const inflight = inflightGauge(opts.name);
   const shed = shedCounter(opts.name);
-  const active = new Set<AbortController>();
+  // Every running call with its deadline. One coarse sweep expires them all, instead of a timer per
+  // call; grpc-js itself cancels calls at the client's deadline, the sweep enforces our cap too.
+  const active = new Map<AbortController, Running>();
+  const sweep = setInterval(() => {
+    const now = Date.now();
+    for (const r of active.values()) if (r.deadline <= now) r.expire();
+  }, sweepMs);
+  sweep.unref();
+  const unreportInflight = reportInflight(opts.name, () => active.size);
   let draining = false;
 
-  /** Runs the checks every call passes before its handler; returns the inbound call or throws ConnectError. */
-  const admit = async (call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>, m: MethodEntry, kind: MethodKind, ac: AbortController): Promise<InboundCall> => {
+  /** Builds the inbound call and runs the admission checks; throws, or returns a promise when a token is verified. */
+  const admit = (call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>, m: MethodEntry, kind: MethodKind, ac: AbortController): [InboundCall, Promise<void> | undefined] => {
     const md = call.metadata;
     const tp = parseTraceparent(md.get("traceparent")[0] as string | undefined);
     const d = call.getDeadline();
@@ -127,8 +153,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       user: undefined, caller: undefined,
     };
     if (draining) throw new ConnectError("server is shutting down", Code.Unavailable);
-    await guard(call, inbound);
-    return inbound;
+    return [inbound, guard(call, inbound)];
   };
 
   const finishLog = (m: MethodEntry, inbound: InboundCall | undefined, code: number, t0: number, err: ConnectError | undefined) => {
@@ -144,7 +169,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     else log.info(line, "rpc");
   };
 
-  const begin = (m: MethodEntry) => {
+  const begin = (m: MethodEntry, running: Running) => {
     m.metrics.start();
     // Shed before doing any work: past the limit, every extra call only adds latency for all.
     if (active.size >= limits.maxConcurrentCalls) {
@@ -152,19 +177,18 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       return undefined;
     }
     const ac = new AbortController();
-    active.add(ac);
-    inflight.inc();
+    active.set(ac, running);
     return ac;
   };
 
   const end = (ac: AbortController) => {
     active.delete(ac);
-    inflight.dec();
   };
 
   const unary = (m: MethodEntry) => (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
     const t0 = performance.now();
-    const ac = begin(m);
+    const running: Running = { deadline: Infinity, expire: noop };
+    const ac = begin(m, running);
     if (ac === undefined) {
       finishLog(m, undefined, Code.ResourceExhausted, t0, undefined);
       callback({ code: grpcStatus.RESOURCE_EXHAUSTED, details: "server overloaded, retry later" });
@@ -172,8 +196,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     }
     let inbound: InboundCall | undefined;
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    const onCancel = () => ac.abort(new DOMException("call canceled by the client", "AbortError"));
+    const onCancel = () => ac.abort(cancelReason(running.deadline));
     call.once("cancelled", onCancel);
     const fail = (err: unknown, trailer?: Headers) => {
       if (done) return;
@@ -183,15 +206,17 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       callback(statusFromConnectError(ce, trailer));
     };
     const run = async () => {
-      inbound = await admit(call, m, "unary", ac);
-      const remaining = inbound.deadline - Date.now();
-      if (remaining <= 0) throw new ConnectError("deadline exceeded", Code.DeadlineExceeded);
-      timer = setTimeout(() => {
+      const [cur0, pending] = admit(call, m, "unary", ac);
+      inbound = cur0;
+      if (pending !== undefined) await pending;
+      if (inbound.deadline <= Date.now()) throw new ConnectError("deadline exceeded", Code.DeadlineExceeded);
+      running.deadline = inbound.deadline;
+      running.expire = () => {
         // Our (possibly capped) deadline passed: answer now and tell the handler to stop.
         const reason = new DOMException("deadline exceeded", "TimeoutError");
         ac.abort(reason);
         fail(reason);
-      }, remaining);
+      };
       let req;
       try {
         req = fromBinary(m.input, call.request);
@@ -224,7 +249,6 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       }
     };
     run().catch(fail).finally(() => {
-      clearTimeout(timer);
       call.removeListener("cancelled", onCancel);
       end(ac);
     });
@@ -232,7 +256,8 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
 
   const serverStreaming = (m: MethodEntry) => (call: ServerWritableStream<Buffer, Buffer>) => {
     const t0 = performance.now();
-    const ac = begin(m);
+    const running: Running = { deadline: Infinity, expire: noop };
+    const ac = begin(m, running);
     if (ac === undefined) {
       finishLog(m, undefined, Code.ResourceExhausted, t0, undefined);
       call.emit("error", { code: grpcStatus.RESOURCE_EXHAUSTED, details: "server overloaded, retry later" });
@@ -240,8 +265,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     }
     let inbound: InboundCall | undefined;
     let done = false;
-    let timer: NodeJS.Timeout | undefined;
-    const onCancel = () => ac.abort(new DOMException("call canceled by the client", "AbortError"));
+    const onCancel = () => ac.abort(cancelReason(running.deadline));
     call.once("cancelled", onCancel);
     // A write after the client left raises on the stream; the abort already tells the handler.
     call.on("error", () => {});
@@ -253,16 +277,16 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       if (!call.cancelled) call.emit("error", statusFromConnectError(ce, trailer));
     };
     const run = async () => {
-      inbound = await admit(call, m, "server_streaming", ac);
-      if (Number.isFinite(inbound.deadline)) {
-        const remaining = inbound.deadline - Date.now();
-        if (remaining <= 0) throw new ConnectError("deadline exceeded", Code.DeadlineExceeded);
-        timer = setTimeout(() => {
-          const reason = new DOMException("deadline exceeded", "TimeoutError");
-          ac.abort(reason);
-          fail(reason);
-        }, remaining);
-      }
+      const [cur0, pending] = admit(call, m, "server_streaming", ac);
+      inbound = cur0;
+      if (pending !== undefined) await pending;
+      if (inbound.deadline <= Date.now()) throw new ConnectError("deadline exceeded", Code.DeadlineExceeded);
+      running.deadline = inbound.deadline;
+      running.expire = () => {
+        const reason = new DOMException("deadline exceeded", "TimeoutError");
+        ac.abort(reason);
+        fail(reason);
+      };
       let req;
       try {
         req = fromBinary(m.input, call.request);
@@ -303,7 +327,6 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       }
     };
     run().catch(fail).finally(() => {
-      clearTimeout(timer);
       call.removeListener("cancelled", onCancel);
       end(ac);
     });
@@ -356,6 +379,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     closing ??= (async () => {
       draining = true;
       health.setServing(false);
+      unreportInflight();
       log.info({ inflight: active.size, graceMs }, "draining");
       const drained = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       let graceTimer: NodeJS.Timeout | undefined;
@@ -365,9 +389,10 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       if (outcome === "expired") {
         // Past the bound: cancel what is left so handlers stop their downstream work, then cut connections.
         log.warn({ inflight: active.size }, "grace period over, cancelling in-flight calls");
-        for (const ac of active) ac.abort(new DOMException("server shutting down", "AbortError"));
+        for (const ac of active.keys()) ac.abort(new DOMException("server shutting down", "AbortError"));
         server.forceShutdown();
       }
+      clearInterval(sweep);
       if (admin !== undefined) await new Promise<void>((resolve) => { admin!.close(() => resolve()); admin!.closeAllConnections(); });
       log.info("closed");
     })();

@@ -12,8 +12,11 @@ import { createJwtVerifier } from "./jwt.js";
 /** The parts of a grpc-js server call the guard reads (common to unary and streaming calls). */
 export type ServerSurfaceCall = Pick<ServerUnaryCall<unknown, unknown>, "metadata" | "getAuthContext">;
 
-/** Checks one inbound call; sets `inbound.caller` and `inbound.user`, or throws a domain error. */
-export type ServerGuard = (call: ServerSurfaceCall, inbound: InboundCall) => Promise<void>;
+/**
+ * Checks one inbound call; sets `inbound.caller` and `inbound.user`, or throws a domain error. Returns a
+ * promise only when a token must be verified, so calls without one stay synchronous (no extra ticks).
+ */
+export type ServerGuard = (call: ServerSurfaceCall, inbound: InboundCall) => Promise<void> | undefined;
 
 /** Creates the guard for a server from its config. */
 export function createServerGuard(config: MeshConfig): ServerGuard {
@@ -21,7 +24,7 @@ export function createServerGuard(config: MeshConfig): ServerGuard {
   const verify = createJwtVerifier(config.jwt);
   const callerOf = config.mode === "local" ? createTlsCallerLookup(config) : (call: ServerSurfaceCall) =>
     identityFromXfcc(call.metadata.get("x-forwarded-client-cert")[0] as string | undefined, config.topology);
-  return async (call, inbound) => {
+  return (call, inbound) => {
     const rule = table.rule(inbound.path);
     // Unknown to the access table means nobody was granted it: deny rather than default-open.
     if (rule === undefined) throw new PermissionDeniedError(`${inbound.path} is not in the access table`);
@@ -30,7 +33,12 @@ export function createServerGuard(config: MeshConfig): ServerGuard {
     if (rule.callers !== "any" && !rule.callers.has(caller)) throw new PermissionDeniedError(`${caller} may not call ${inbound.path}`);
     inbound.caller = caller;
     const auth = inbound.authorization;
-    if (auth !== undefined) {
+    if (auth === undefined) {
+      if (!rule.public) throw new UnauthenticatedError("missing access token");
+      checkRoles(rule.roles, inbound);
+      return undefined;
+    }
+    return (async () => {
       const token = auth.startsWith("Bearer ") ? auth.slice(7).trim() : undefined;
       try {
         if (token === undefined || token === "") throw new UnauthenticatedError("authorization must be a Bearer token");
@@ -39,14 +47,15 @@ export function createServerGuard(config: MeshConfig): ServerGuard {
         // On public methods a stale token must not break browsing: the caller is treated as anonymous.
         if (!rule.public) throw err;
       }
-    } else if (!rule.public) {
-      throw new UnauthenticatedError("missing access token");
-    }
-    if (rule.roles.length > 0) {
-      const roles = inbound.user?.roles ?? [];
-      if (!rule.roles.some((r) => roles.includes(r))) throw new PermissionDeniedError(`requires role ${rule.roles.join(" or ")}`);
-    }
+      checkRoles(rule.roles, inbound);
+    })();
   };
+}
+
+function checkRoles(required: readonly string[], inbound: InboundCall): void {
+  if (required.length === 0) return;
+  const roles = inbound.user?.roles ?? [];
+  if (!required.some((r) => roles.includes(r))) throw new PermissionDeniedError(`requires role ${required.join(" or ")}`);
 }
 
 /**
