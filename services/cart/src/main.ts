@@ -5,7 +5,7 @@ import { startServer, stopServer } from "./server.js";
 
 async function main(): Promise<void> {
   const log = createLogger("cart");
-  const config = parseCartConfig(process.env, loadMeshConfig(process.env));
+  const config = parseCartConfig(process.env, loadMeshConfig(process.env, "cart"));
   const { port, adminPort } = await startServer(config);
   log.info({ port, adminPort }, "cart serving");
   const shutdown = (signal: string) => {

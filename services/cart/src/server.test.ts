@@ -4,8 +4,7 @@
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { Redis } from "ioredis";
-import { createTestMesh, type MeshServer, type TestMesh } from "@shopmesh/mesh";
-import { closeClients, createClient } from "@shopmesh/mesh/client.js";
+import { closeClients, createClient, createTestMesh, type MeshServer, type TestMesh } from "@shopmesh/mesh";
 import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { parseCartConfig } from "./config.js";

@@ -1,6 +1,5 @@
 // Wires cart: Redis store, catalog client (with its breaker), use cases, handlers, serve().
-import { createLogger, serve, type MeshServer } from "@shopmesh/mesh";
-import { createClient } from "@shopmesh/mesh/client.js";
+import { createClient, createLogger, serve, type MeshServer } from "@shopmesh/mesh";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import type { CartConfig } from "./config.js";

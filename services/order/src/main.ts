@@ -5,7 +5,7 @@ import { startServer, stopServer } from "./server.js";
 
 async function main(): Promise<void> {
   const log = createLogger("order");
-  const config = parseOrderConfig(process.env, loadMeshConfig(process.env));
+  const config = parseOrderConfig(process.env, loadMeshConfig(process.env, "order"));
   const { port, adminPort } = await startServer(config);
   log.info({ port, adminPort }, "order serving");
   const shutdown = (signal: string) => {

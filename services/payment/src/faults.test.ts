@@ -3,8 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { MongoClient } from "mongodb";
-import { createTestMesh, type TestMesh } from "@shopmesh/mesh";
-import { closeClients, createClient } from "@shopmesh/mesh/client.js";
+import { closeClients, createClient, createTestMesh, type TestMesh } from "@shopmesh/mesh";
 import { PaymentService } from "@shopmesh/gen/shop/payment/v1/payment_pb.js";
 import { startRedis, type TestStore } from "../../../test/support/stores.js";
 import { parsePaymentConfig } from "./config.js";

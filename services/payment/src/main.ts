@@ -5,7 +5,7 @@ import { startServer, stopServer } from "./server.js";
 
 async function main(): Promise<void> {
   const log = createLogger("payment");
-  const config = parsePaymentConfig(process.env, loadMeshConfig(process.env));
+  const config = parsePaymentConfig(process.env, loadMeshConfig(process.env, "payment"));
   const { port, adminPort } = await startServer(config);
   log.info({ port, adminPort, faultLatencyMs: config.faultLatencyMs, faultFailureRate: config.faultFailureRate }, "payment serving");
   const shutdown = (signal: string) => {
