@@ -2,7 +2,7 @@
 // carts filled for checkout.
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import type { EdgeClient } from "./edge-client.js";
+import { CallError, type EdgeClient } from "./edge-client.js";
 
 /** Lists every product id of the catalog (v2, public), in catalog order. */
 export async function listProductIds(client: EdgeClient): Promise<string[]> {
@@ -10,7 +10,13 @@ export async function listProductIds(client: EdgeClient): Promise<string[]> {
   let pageToken = "";
   // Bounded: a catalog of 5000 products is far beyond the seed, and a loop on a bad token must end.
   for (let page = 0; page < 100; page++) {
-    const res = await client.call(CatalogService.method.listProducts, { pageSize: 50, pageToken });
+    const res = await client.call(CatalogService.method.listProducts, { pageSize: 50, pageToken }).catch((err: unknown) => {
+      // The first call of every run: say what to do instead of grpc-js's resolver note.
+      if (page === 0 && err instanceof CallError && err.code === "UNAVAILABLE") {
+        throw new Error(`the edge does not answer (${err.message.split(".")[0]}): is the mesh up? Run make up first`);
+      }
+      throw err;
+    });
     ids.push(...res.products.map((p) => p.id));
     pageToken = res.nextPageToken;
     if (!pageToken) break;
