@@ -15,6 +15,7 @@ import { createLogger, type Logger } from "./logger.js";
 import { addReflection, createReflectionIndex, type ReflectionOptions } from "./reflection.js";
 import { createMethodMetrics, meshRegistry, reportInflight, shedCounter, type MethodMetrics } from "./metrics.js";
 import { MeshHandlerContext } from "./server-context.js";
+import { LazyAbortController } from "./server-abort.js";
 import { copyHeaders, statusFromConnectError } from "./server-status.js";
 import { createServerGuard, type ServerGuard } from "./server-guard.js";
 import { newSpanId, newTraceId, parseTraceparent } from "./trace.js";
@@ -128,7 +129,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
   const shed = shedCounter(opts.name);
   // Every running call with its deadline. One coarse sweep expires them all, instead of a timer per
   // call; grpc-js itself cancels calls at the client's deadline, the sweep enforces our cap too.
-  const active = new Map<AbortController, Running>();
+  const active = new Map<LazyAbortController, Running>();
   const sweep = setInterval(() => {
     const now = Date.now();
     for (const r of active.values()) if (r.deadline <= now) r.expire();
@@ -138,7 +139,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
   let draining = false;
 
   /** Builds the inbound call and runs the admission checks; throws, or returns a promise when a token is verified. */
-  const admit = (call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>, m: MethodEntry, kind: MethodKind, ac: AbortController): [InboundCall, Promise<void> | undefined] => {
+  const admit = (call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>, m: MethodEntry, kind: MethodKind, ac: LazyAbortController): [InboundCall, Promise<void> | undefined] => {
     const md = call.metadata;
     const tp = parseTraceparent(md.get("traceparent")[0] as string | undefined);
     const d = call.getDeadline();
@@ -148,7 +149,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     const auth = md.get("authorization")[0] as string | undefined;
     const ts = md.get("tracestate")[0] as string | undefined;
     const inbound: InboundCall = {
-      path: m.path, deadline, signal: ac.signal, authorization: auth,
+      path: m.path, deadline, get signal() { return ac.signal; }, authorization: auth,
       traceId: tp?.traceId ?? newTraceId(), spanId: newSpanId(), traceFlags: tp?.flags ?? "01", tracestate: ts,
       user: undefined, caller: undefined,
     };
@@ -176,12 +177,12 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       shed.inc();
       return undefined;
     }
-    const ac = new AbortController();
+    const ac = new LazyAbortController();
     active.set(ac, running);
     return ac;
   };
 
-  const end = (ac: AbortController) => {
+  const end = (ac: LazyAbortController) => {
     active.delete(ac);
   };
 
@@ -223,7 +224,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       } catch {
         throw new ConnectError("request message is not valid protobuf", Code.InvalidArgument);
       }
-      const ctx = new MeshHandlerContext(m.service, m.method, ac.signal, inbound, call.metadata, () => call.getPeer());
+      const ctx = new MeshHandlerContext(m.service, m.method, ac, inbound, call.metadata, () => call.getPeer());
       const cur = inbound;
       try {
         const res = await runWithInboundCall(cur, () => m.impl(req, ctx));
@@ -293,14 +294,14 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       } catch {
         throw new ConnectError("request message is not valid protobuf", Code.InvalidArgument);
       }
-      const ctx = new MeshHandlerContext(m.service, m.method, ac.signal, inbound, call.metadata, () => call.getPeer());
+      const ctx = new MeshHandlerContext(m.service, m.method, ac, inbound, call.metadata, () => call.getPeer());
       const cur = inbound;
       try {
         await runWithInboundCall(cur, async () => {
           const iterable = m.impl(req, ctx) as AsyncIterable<unknown>;
           let sentHeader = false;
           for await (const res of iterable) {
-            if (done || ac.signal.aborted) break;
+            if (done || ac.aborted) break;
             if (!sentHeader) {
               sentHeader = true;
               const header = ctx.pendingResponseHeader();
@@ -315,7 +316,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
           }
         });
         if (done) return;
-        if (ac.signal.aborted) throw ac.signal.reason;
+        if (ac.aborted) throw ac.reason;
         done = true;
         finishLog(m, inbound, 0, t0, undefined);
         const trailerHeaders = ctx.pendingResponseTrailer();

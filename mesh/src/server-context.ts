@@ -4,6 +4,7 @@ import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { createContextValues, type ContextValues, type HandlerContext } from "@connectrpc/connect";
 import type { Metadata } from "@grpc/grpc-js";
 import { callerKey, userKey, type InboundCall } from "./context.js";
+import type { LazyAbortController } from "./server-abort.js";
 
 /** serve()'s HandlerContext implementation; also exposes `peer` (the caller's address). */
 export class MeshHandlerContext implements HandlerContext {
@@ -17,11 +18,15 @@ export class MeshHandlerContext implements HandlerContext {
   constructor(
     readonly service: DescService,
     readonly method: DescMethod,
-    readonly signal: AbortSignal,
+    private readonly abort: LazyAbortController,
     private readonly inbound: InboundCall,
     private readonly metadata: Metadata,
     private readonly getPeer: () => string,
   ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
 
   /** Caller's network address ("127.0.0.1:54321"). */
   get peer(): string {
