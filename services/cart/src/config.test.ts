@@ -1,0 +1,25 @@
+// The cart config schema: defaults match mesh/topology.json, and bad values fail at start with
+// every offending variable named.
+import { readFileSync } from "node:fs";
+import { createTestMesh, type TestMesh } from "@shopmesh/mesh";
+import { parseCartConfig } from "./config.js";
+
+const topology = JSON.parse(readFileSync(new URL("../../../mesh/topology.json", import.meta.url), "utf8")) as {
+  services: Record<string, { port: number; adminPort: number }>;
+};
+
+let mesh: TestMesh;
+beforeAll(async () => { mesh = await createTestMesh(); });
+afterAll(() => mesh.dispose());
+
+test("defaults come from the topology's ports", () => {
+  const c = parseCartConfig({}, mesh.config("cart"));
+  expect(c.port).toBe(topology.services.cart!.port);
+  expect(c.adminPort).toBe(topology.services.cart!.adminPort);
+  expect(c.mesh.name).toBe("cart");
+  expect(parseCartConfig({ ADMIN_PORT: "off" }, mesh.config("cart")).adminPort).toBeUndefined();
+});
+
+test("bad values are refused, all named in one error", () => {
+  expect(() => parseCartConfig({ PORT: "70000", ADMIN_PORT: "x" }, mesh.config("cart"))).toThrow(/PORT="70000".*ADMIN_PORT="x"/);
+});

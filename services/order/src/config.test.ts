@@ -1,0 +1,25 @@
+// The order config schema: defaults match mesh/topology.json, and bad values fail at start with
+// every offending variable named.
+import { readFileSync } from "node:fs";
+import { createTestMesh, type TestMesh } from "@shopmesh/mesh";
+import { parseOrderConfig } from "./config.js";
+
+const topology = JSON.parse(readFileSync(new URL("../../../mesh/topology.json", import.meta.url), "utf8")) as {
+  services: Record<string, { port: number; adminPort: number }>;
+};
+
+let mesh: TestMesh;
+beforeAll(async () => { mesh = await createTestMesh(); });
+afterAll(() => mesh.dispose());
+
+test("defaults come from the topology's ports", () => {
+  const c = parseOrderConfig({}, mesh.config("order"));
+  expect(c.port).toBe(topology.services.order!.port);
+  expect(c.adminPort).toBe(topology.services.order!.adminPort);
+  expect(c.mesh.name).toBe("order");
+  expect(parseOrderConfig({ ADMIN_PORT: "off" }, mesh.config("order")).adminPort).toBeUndefined();
+});
+
+test("bad values are refused, all named in one error", () => {
+  expect(() => parseOrderConfig({ PORT: "70000", ADMIN_PORT: "x" }, mesh.config("order"))).toThrow(/PORT="70000".*ADMIN_PORT="x"/);
+});
