@@ -86,20 +86,31 @@ export function recordBreakerState(m: ClientMetrics, target: string, state: Brea
  */
 export function createMetricsInterceptor(m: ClientMetrics): Interceptor {
   // Label children are resolved once per method: label lookups are measurable at 10k calls/s.
-  const children = new Map<string, { service: string; method: string; timer: Histogram.Internal<"grpc_service" | "grpc_method"> }>();
+  type Children = {
+    service: string;
+    method: string;
+    timer: Histogram.Internal<"grpc_service" | "grpc_method">;
+    byCode: Map<string, ReturnType<ClientMetrics["handled"]["labels"]>>;
+  };
+  const children = new Map<string, Children>();
   const labelsOf = (typeName: string, name: string) => {
     const key = `${typeName}/${name}`;
     let c = children.get(key);
     if (!c) {
       const labels = { grpc_service: typeName, grpc_method: name };
-      c = { service: typeName, method: name, timer: m.handling.labels(labels) };
+      c = { service: typeName, method: name, timer: m.handling.labels(labels), byCode: new Map() };
       children.set(key, c);
     }
     return c;
   };
-  const finish = (c: ReturnType<typeof labelsOf>, start: bigint, code: string) => {
+  const finish = (c: Children, start: bigint, code: string) => {
     c.timer.observe(Number(process.hrtime.bigint() - start) / 1e9);
-    m.handled.inc({ grpc_service: c.service, grpc_method: c.method, grpc_code: code });
+    let counter = c.byCode.get(code);
+    if (!counter) {
+      counter = m.handled.labels({ grpc_service: c.service, grpc_method: c.method, grpc_code: code });
+      c.byCode.set(code, counter);
+    }
+    counter.inc();
   };
   return (next) => async (req) => {
     const c = labelsOf(req.service.typeName, req.method.name);
