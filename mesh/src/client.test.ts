@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import { breakerOf, closeClients, createClient } from "./client.js";
+import { startBareServer } from "./client-testkit.js";
 import { inboundCall } from "./context.js";
 import { meshRegistry } from "./metrics.js";
 import { serve, type MeshServer } from "./serve.js";
@@ -143,4 +144,39 @@ test("a server holding another service's certificate is refused (Unavailable)", 
   });
   const err = await c.getProduct({ id: "x" }, { timeoutMs: 1000 }).catch((e: unknown) => ConnectError.from(e));
   expect((err as ConnectError).code).toBe(Code.Unavailable);
+});
+
+test("istio mode: plaintext to the sidecar, and no app retries (Istio retries instead)", async () => {
+  let attempts = 0;
+  const bare = await startBareServer([
+    {
+      service: CatalogService,
+      handlers: {
+        getProduct: async () => {
+          attempts++;
+          throw new ConnectError("down", Code.Unavailable);
+        },
+      },
+    },
+  ]);
+  try {
+    const config = mesh.config("order", { mode: "istio" });
+    const c = createClient(CatalogService, { target: "catalog", address: bare.address, config });
+    const err = await c.getProduct({ id: "x" }).catch((e: unknown) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.Unavailable);
+    expect(attempts).toBe(1);
+    // The same call in local mode is retried (to a plaintext server here, so with explicit credentials).
+    const local = createClient(CatalogService, {
+      target: "catalog-local",
+      address: bare.address,
+      config: mesh.config("order"),
+      credentials: (await import("@grpc/grpc-js")).credentials.createInsecure(),
+      retry: { initialBackoffMs: 1 },
+    });
+    attempts = 0;
+    await local.getProduct({ id: "y" }).catch(() => undefined);
+    expect(attempts).toBe(3);
+  } finally {
+    await bare.close();
+  }
 });
