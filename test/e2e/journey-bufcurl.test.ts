@@ -6,7 +6,7 @@ import { EDGE, GOOD_CARD, repo, sh } from "./support.js";
 
 function bufCurl<T>(method: string, body: unknown, token?: string): T {
   const args = ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--schema", join(repo, "gen", "shop.binpb"),
-    "--timeout", "20", "-d", JSON.stringify(body)];
+    "--timeout", "20s", "-d", JSON.stringify(body)];
   if (token) args.push("-H", `authorization: Bearer ${token}`);
   args.push(`http://${EDGE}/${method}`);
   const r = sh(join(repo, "node_modules", ".bin", "buf"), args);

@@ -50,6 +50,14 @@ describe("user journey through the edge (grpc-js)", () => {
     expect(got.order?.items.map((i) => i.productId)).toEqual([product.id]);
   });
 
+  it("answers UNIMPLEMENTED for a path that is not a shop RPC", async () => {
+    const err = await new Promise<grpc.ServiceError | null>((resolve) => {
+      client.makeUnaryRequest("/shop.catalog.v2.CatalogService/DeleteEverything", (b: Buffer) => b, (b: Buffer) => b,
+        Buffer.alloc(0), { deadline: Date.now() + 5000 }, (e) => resolve(e));
+    });
+    expect(err?.code).toBe(grpc.status.UNIMPLEMENTED);
+  });
+
   it("maps a missing token to UNAUTHENTICATED", async () => {
     await expect(call(CartService, CartService.method.getCart, {})).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
   });

@@ -24,8 +24,12 @@ interface Proc {
   name: string;
   kind: "store" | "service" | "reflector" | "edge";
   pid: number;
-  /** argv[0] and the first arguments, to recognise the pid later (pids are reused). */
+  /** What was started (for the record). */
   command: string[];
+  /** The process's start time in clock ticks since boot (/proc/<pid>/stat field 22): with the
+   * pid, it names this very process, even after the pid is reused or the process retitles itself
+   * (redis and nginx do). */
+  startTime: string;
   port: number;
   adminPort?: number;
   log: string;
@@ -38,8 +42,8 @@ interface Plan {
   adminPort?: number;
   command: string[];
   env?: Record<string, string>;
-  /** nginx daemonizes: its pid comes from its pid file. */
-  pidFile?: string;
+  /** Working directory; default the repo root. */
+  cwd?: string;
 }
 
 function replicasFromEnv(env: NodeJS.ProcessEnv): Record<string, number> {
@@ -77,10 +81,13 @@ function servicePlan(topology: Topology, instance: Instance, instances: Instance
     env[`${svc.toUpperCase()}_ADDR`] = `127.0.0.1:${first(svc).port}`;
   }
   const spec = topology.services[instance.service]!;
-  const command = spec.language === "python"
-    ? [join(repo, ".venv", "bin", "python"), join(repo, "services", instance.service, "server.py")]
+  // The Python service runs as a package from its own folder; TS services run their build.
+  const python = spec.language === "python";
+  const command = python
+    ? [join(repo, ".venv", "bin", "python"), "-m", instance.service]
     : [process.execPath, join(repo, "services", instance.service, "dist", "main.js")];
-  return { name: instance.name, kind: "service", port: instance.port, adminPort: instance.adminPort, command, env };
+  return { name: instance.name, kind: "service", port: instance.port, adminPort: instance.adminPort, command, env,
+    cwd: python ? join(repo, "services", instance.service) : undefined };
 }
 
 function plan(topology: Topology, instances: Instance[]): Plan[] {
@@ -99,7 +106,7 @@ function plan(topology: Topology, instances: Instance[]): Plan[] {
       env: { MESH_MODE: "local", MESH_CERT_DIR: certDir, MESH_TOPOLOGY: join(repo, "mesh", "topology.json"),
         JWKS_URL: `http://127.0.0.1:${topology.services.auth!.adminPort}/.well-known/jwks.json`,
         PORT: String(REFLECTOR.port), ADMIN_PORT: String(REFLECTOR.adminPort) } },
-    { name: "edge", kind: "edge", port: topology.edge.port, pidFile: join(run, "nginx", "nginx.pid"),
+    { name: "edge", kind: "edge", port: topology.edge.port,
       command: ["/usr/sbin/nginx", "-p", join(run, "nginx"), "-c", join(run, "nginx", "nginx.conf"),
         "-e", join(logDir, "edge-error.log")] },
   ];
@@ -114,14 +121,21 @@ function writeState(procs: Proc[]): void {
   writeFileSync(stateFile, JSON.stringify(procs, null, 2));
 }
 
-/** True when pid runs and its command line still starts with what we recorded. */
-function alive(proc: Proc): boolean {
+/** The start time of a running pid, or undefined when it is gone (or a zombie). */
+function startTimeOf(pid: number): string | undefined {
   try {
-    const cmdline = readFileSync(`/proc/${proc.pid}/cmdline`, "utf8").split("\0");
-    return proc.command.slice(0, 2).every((part, i) => cmdline[i] === part);
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may contain spaces; the fields after its closing paren are plain.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] === "Z" ? undefined : fields[19];
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** True when the recorded process still runs (same pid and same start time). */
+function alive(proc: Proc): boolean {
+  return startTimeOf(proc.pid) === proc.startTime;
 }
 
 /** Who listens on a TCP port, from `ss`, for the "port taken" message. */
@@ -147,20 +161,14 @@ function start(p: Plan): Proc {
   const log = join(logDir, `${p.name}.log`);
   const fd = openSync(log, "a");
   const options: SpawnOptions = {
-    cwd: repo, detached: true, stdio: ["ignore", fd, fd],
+    cwd: p.cwd ?? repo, detached: true, stdio: ["ignore", fd, fd],
     env: { ...process.env, ...p.env },
   };
   const child = spawn(p.command[0]!, p.command.slice(1), options);
   child.unref();
   closeSync(fd);
-  let pid = child.pid!;
-  if (p.pidFile) {
-    // nginx forks its master and exits; the master's pid is in its pid file.
-    const started = Date.now();
-    while (!existsSync(p.pidFile) && Date.now() - started < 5000) execFileSync("sleep", ["0.05"]);
-    if (existsSync(p.pidFile)) pid = Number(readFileSync(p.pidFile, "utf8").trim());
-  }
-  return { name: p.name, kind: p.kind, pid, command: p.kind === "edge" ? ["nginx: master process /usr/sbin/nginx"] : p.command,
+  const pid = child.pid!;
+  return { name: p.name, kind: p.kind, pid, command: p.command, startTime: startTimeOf(pid) ?? "gone",
     port: p.port, adminPort: p.adminPort, log };
 }
 
@@ -243,6 +251,16 @@ async function up(): Promise<void> {
   examples(topology);
 }
 
+/** Signals a recorded process if it still is the one we started; gone already is fine. */
+function signal(p: Proc, sig: NodeJS.Signals): void {
+  if (!alive(p)) return;
+  try {
+    process.kill(p.pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
+}
+
 async function down(): Promise<void> {
   const procs = readState();
   const mine = procs.filter(alive);
@@ -250,10 +268,10 @@ async function down(): Promise<void> {
   const order: Proc["kind"][] = ["edge", "reflector", "service", "store"];
   for (const kind of order) {
     const batch = mine.filter((p) => p.kind === kind);
-    for (const p of batch) process.kill(p.pid, "SIGTERM");
+    for (const p of batch) signal(p, "SIGTERM");
     const deadline = Date.now() + 15_000;
     while (batch.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-    for (const p of batch.filter(alive)) { console.log(`down: ${p.name} ignored SIGTERM; killing it`); process.kill(p.pid, "SIGKILL"); }
+    for (const p of batch.filter(alive)) { console.log(`down: ${p.name} ignored SIGTERM; killing it`); signal(p, "SIGKILL"); }
     for (const p of batch) console.log(`down: stopped ${p.name} (pid ${p.pid})`);
   }
   writeState([]);
@@ -278,5 +296,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  if (process.argv[2] === "up" && readState().some(alive)) console.error("make down stops what was started so far.");
   process.exit(1);
 });

@@ -26,7 +26,8 @@ export async function grpcHealth(port: number, certDir: string | undefined, time
     ? grpc.credentials.createSsl(readFileSync(join(certDir, "ca.pem")),
       readFileSync(join(certDir, "edge-key.pem")), readFileSync(join(certDir, "edge.pem")))
     : grpc.credentials.createInsecure();
-  const client = new grpc.Client(`127.0.0.1:${port}`, creds);
+  // The dev certificates name localhost; TLS server names may not be IP addresses.
+  const client = new grpc.Client(`127.0.0.1:${port}`, creds, certDir ? { "grpc.ssl_target_name_override": "localhost" } : {});
   try {
     const bytes = await new Promise<Buffer>((resolve, reject) => {
       client.makeUnaryRequest("/grpc.health.v1.Health/Check", (b: Buffer) => b, (b: Buffer) => b,

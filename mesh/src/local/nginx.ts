@@ -35,7 +35,9 @@ export function renderNginxConf(topology: Topology, routes: Route[], instances: 
     return `    location = ${r.path} {\n      grpc_pass grpcs://${r.service};\n${retry}${timeout}    }`;
   });
   return `# Rendered by mesh/src/local/nginx.ts from mesh/topology.json and gen/shop.binpb. Do not edit.
-${runAsRoot ? "user root;\n" : ""}worker_processes 2;
+${runAsRoot ? "user root;\n" : ""}# In the foreground: the runner records the master's pid itself and stops it with SIGTERM.
+daemon off;
+worker_processes 2;
 pid ${paths.runDir}/nginx.pid;
 error_log ${paths.logDir}/edge-error.log warn;
 events {
@@ -74,7 +76,6 @@ ${upstreams.join("\n")}
 
   server {
     listen ${topology.edge.host}:${topology.edge.port} http2;
-    http2_recv_timeout 60s;
 
 ${locations.join("\n")}
     # Reflection knows every service; health here is the edge's own view of the mesh.
