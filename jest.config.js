@@ -4,6 +4,12 @@ const transform = {
   "^.+\\.ts$": [
     "@swc/jest",
     { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "es6" } },
+    {
+      ...common,
+      displayName: "chaos",
+      // Faults injected into a running `make up` (REPLICAS_catalog=2); run in band by `make test-e2e`.
+      testMatch: ["<rootDir>/test/chaos/**/*.test.ts"],
+    },
   ],
 };
 const moduleNameMapper = {
@@ -18,6 +24,8 @@ const common = {
   extensionsToTreatAsEsm: [".ts"],
   transform,
   moduleNameMapper,
+  // Component tests start real servers; a slow shared machine needs more than jest's 5 s.
+  testTimeout: 60_000,
 };
 
 /** @type {import('jest').Config} */
@@ -29,7 +37,8 @@ export default {
       // Unit tests (pure logic, in memory) and component tests (real FerretDB and Redis on free
       // ports, real gRPC over loopback) sit beside the code.
       testMatch: ["<rootDir>/test/contracts/**/*.test.ts", "<rootDir>/mesh/src/**/*.test.ts",
-        "<rootDir>/services/*/src/**/*.test.ts"],
+        "<rootDir>/services/*/src/**/*.test.ts", "<rootDir>/loadtest/src/**/*.test.ts",
+        "<rootDir>/test/security/**/*.test.ts"],
       // Sets SHOP_TEST_MONGO_URL and SHOP_TEST_REDIS_URL for component tests.
       globalSetup: "<rootDir>/test/support/global-setup.ts",
       globalTeardown: "<rootDir>/test/support/global-teardown.ts",
@@ -39,6 +48,12 @@ export default {
       displayName: "e2e",
       // Against a running `make up`; run by `make test-e2e`.
       testMatch: ["<rootDir>/test/e2e/**/*.test.ts"],
+    },
+    {
+      ...common,
+      displayName: "chaos",
+      // Faults injected into a running `make up` (REPLICAS_catalog=2); run in band by `make test-e2e`.
+      testMatch: ["<rootDir>/test/chaos/**/*.test.ts"],
     },
   ],
 };
