@@ -4,12 +4,6 @@ const transform = {
   "^.+\\.ts$": [
     "@swc/jest",
     { jsc: { parser: { syntax: "typescript" }, target: "es2022" }, module: { type: "es6" } },
-    {
-      ...common,
-      displayName: "chaos",
-      // Faults injected into a running `make up` (REPLICAS_catalog=2); run in band by `make test-e2e`.
-      testMatch: ["<rootDir>/test/chaos/**/*.test.ts"],
-    },
   ],
 };
 const moduleNameMapper = {
