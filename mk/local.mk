@@ -17,11 +17,15 @@ logs: ## Follow every log of the mesh
 
 TEST_STEPS += test-e2e
 
-# e2e: a real make up, the journey through the edge (grpcurl, grpc-js, buf curl), the README
-# walkthrough, then make down, which must leave none of the mesh's processes running.
+# e2e: a real make up with two catalog replicas; the journey through the edge (grpcurl, grpc-js,
+# buf curl, the example clients, the README walkthrough); chaos under load against the same mesh;
+# a scan of every log the run wrote for secrets; then make down, which must leave none of the
+# mesh's processes running.
 test-e2e: setup build
-	@if ! bash scripts/step.sh make-up $(MAKE) --no-print-directory up; then $(MAKE) --no-print-directory down; exit 1; fi
+	@if ! REPLICAS_catalog=2 bash scripts/step.sh make-up $(MAKE) --no-print-directory up; then $(MAKE) --no-print-directory down; exit 1; fi
 	@status=0; bash scripts/jest.sh e2e --selectProjects e2e || status=1; \
+	  bash scripts/jest.sh chaos --selectProjects chaos --runInBand || status=1; \
 	  $(MESH_CLI) pids > .run/pids-before-down; \
 	  bash scripts/step.sh make-down-clean bash scripts/check-down.sh .run/pids-before-down || status=1; \
+	  bash scripts/step.sh secrets-in-logs bash scripts/scan-secrets.sh --logs .run/logs || status=1; \
 	  exit $$status
