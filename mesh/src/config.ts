@@ -96,6 +96,9 @@ export interface MeshConfig {
   topology: Topology;
   /** Server limits. */
   limits: MeshLimits;
+  /** Bind address of the gRPC and admin servers (HOST): loopback locally, 0.0.0.0 in a pod, where
+   * the sidecar forwards to the pod IP and a loopback-bound server would be unreachable. */
+  host?: string;
 }
 
 /** Default limits: gRPC's usual 4 MiB, a 30 s deadline cap, 1024 calls in flight. */
@@ -147,7 +150,8 @@ export function loadMeshConfig(env: NodeJS.ProcessEnv = process.env, name?: stri
     maxDeadlineMs: intEnv(env, "MESH_MAX_DEADLINE_MS", defaultLimits.maxDeadlineMs),
     maxConcurrentCalls: intEnv(env, "MESH_MAX_CONCURRENT_CALLS", defaultLimits.maxConcurrentCalls),
   };
-  return { mode, name: self, certDir, tls, jwt, topology, limits };
+  const host = env.HOST || (mode === "istio" ? "0.0.0.0" : "127.0.0.1");
+  return { mode, name: self, certDir, tls, jwt, topology, limits, host };
 }
 
 function intEnv(env: NodeJS.ProcessEnv, key: string, dflt: number): number {

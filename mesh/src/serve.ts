@@ -357,7 +357,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
   const creds = config.mode === "local"
     ? serverCredentials(config)
     : ServerCredentials.createInsecure();
-  const host = opts.host ?? "127.0.0.1";
+  const host = opts.host ?? opts.config.host ?? "127.0.0.1";
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${opts.port}`, creds, (err, p) => (err ? reject(err) : resolve(p)));
   });
