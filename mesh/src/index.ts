@@ -3,6 +3,8 @@
 export { ValidationError, NotFoundError, AlreadyExistsError, PreconditionError, UnauthenticatedError, PermissionDeniedError, RateLimitedError, AbortedError, UnavailableError, DomainError, toConnectError } from "./errors.js";
 export type { FieldViolation } from "./errors.js";
 export { Violations } from "./violations.js";
+export { parseSettings, parsers } from "./settings.js";
+export type { Setting, Settings } from "./settings.js";
 export { loadMeshConfig, loadTopology, loadTlsMaterial, spiffeId, defaultLimits, defaultTopologyPath } from "./config.js";
 export type { MeshConfig, MeshMode, MeshLimits, JwtConfig, TlsMaterial, Topology, TopologyService, MethodRule } from "./config.js";
 export { inboundCall, runWithInboundCall, currentUser, currentCaller, userKey, callerKey } from "./context.js";

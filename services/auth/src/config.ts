@@ -1,5 +1,6 @@
 // Typed configuration of the auth service. main.ts hands in the environment; this file owns the
 // names, defaults and docs of every key, and refuses to start on a bad or missing value.
+import { parseSettings, parsers, type Setting } from "@shopmesh/mesh";
 
 /** Everything auth needs to start, already parsed. */
 export interface AuthConfig {
@@ -33,28 +34,11 @@ export interface AuthConfig {
   loginFailureWindowSeconds: number;
 }
 
-type Env = Record<string, string | undefined>;
-
-interface KeySpec<T> {
-  env: string;
-  doc: string;
-  def: string | undefined;
-  parse: (raw: string, env: string) => T;
-}
-
-const str = (raw: string): string => raw;
-const int = (min: number, max: number) => (raw: string, env: string): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${env} must be an integer from ${min} to ${max}, got "${raw}"`);
-  return n;
-};
+const { int, str, oneOf } = parsers;
 
 /** The schema: one entry per key, with its environment name, default and doc. */
 export const authConfigSchema = {
-  mode: { env: "MESH_MODE", def: "local", doc: "local | istio", parse: (raw: string, env: string) => {
-    if (raw !== "local" && raw !== "istio") throw new Error(`${env} must be "local" or "istio", got "${raw}"`);
-    return raw;
-  } },
+  mode: { env: "MESH_MODE", def: "local", doc: "local | istio", parse: oneOf("local", "istio") },
   port: { env: "PORT", def: "50051", doc: "gRPC port", parse: int(0, 65535) },
   adminPort: { env: "ADMIN_PORT", def: "9091", doc: "admin HTTP port (metrics, health, JWKS)", parse: int(0, 65535) },
   mongoUrl: { env: "MONGO_URL", def: "mongodb://127.0.0.1:27018/", doc: "MongoDB URL", parse: str },
@@ -69,27 +53,11 @@ export const authConfigSchema = {
   refreshTokenTtlSeconds: { env: "REFRESH_TOKEN_TTL_SECONDS", def: "2592000", doc: "refresh token lifetime", parse: int(60, 31_536_000) },
   loginMaxFailures: { env: "LOGIN_MAX_FAILURES", def: "5", doc: "failed logins per email per window", parse: int(1, 1000) },
   loginFailureWindowSeconds: { env: "LOGIN_FAILURE_WINDOW_SECONDS", def: "900", doc: "rate-limit window", parse: int(1, 86_400) },
-} satisfies { [K in keyof AuthConfig]-?: KeySpec<NonNullable<AuthConfig[K]>> };
+} satisfies { [K in keyof AuthConfig]-?: Setting<NonNullable<AuthConfig[K]>> };
 
 /** Parses the environment into an AuthConfig; throws one error listing every bad key. */
-export function parseAuthConfig(env: Env): AuthConfig {
-  const out: Record<string, unknown> = {};
-  const problems: string[] = [];
-  for (const [key, spec] of Object.entries(authConfigSchema) as [string, KeySpec<unknown>][]) {
-    const raw = env[spec.env] ?? spec.def;
-    if (raw === undefined || raw === "") {
-      if (spec.def === undefined) continue; // optional key
-    }
-    try {
-      out[key] = spec.parse(raw ?? "", spec.env);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  }
-  if (out.mode === "istio" && !env.JWT_KEY_FILE) {
+export function parseAuthConfig(env: Record<string, string | undefined>): AuthConfig {
+  return parseSettings("auth", authConfigSchema, env, (c) =>
     // Production keys come from a mounted Secret; silently generating one would split the JWKS per pod.
-    problems.push("JWT_KEY_FILE is required in istio mode (mount the signing key from a Secret)");
-  }
-  if (problems.length > 0) throw new Error(`auth config: ${problems.join("; ")}`);
-  return out as unknown as AuthConfig;
+    c.mode === "istio" && !env.JWT_KEY_FILE ? ["JWT_KEY_FILE is required in istio mode (mount the signing key from a Secret)"] : []);
 }

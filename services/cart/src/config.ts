@@ -1,6 +1,6 @@
 // Cart's configuration: one typed schema (env name, default, doc per key), checked at start.
 // main.ts is the only caller that passes process.env.
-import type { MeshConfig } from "@shopmesh/mesh";
+import { type MeshConfig, parseSettings, parsers, type Setting } from "@shopmesh/mesh";
 
 /** Everything the cart service needs to start. */
 export interface CartConfig {
@@ -17,38 +17,19 @@ export interface CartConfig {
   mesh: MeshConfig;
 }
 
-type Raw = Record<string, string | undefined>;
-interface Key<T> { env: string; doc: string; def: string; parse: (s: string) => T }
-
-const int = (min: number, max: number) => (s: string): number => {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be an integer ${min}..${max}`);
-  return n;
-};
-const str = (s: string): string => s;
+const { int, str, portOrOff } = parsers;
 
 /** The schema: env name, default and meaning of every setting (also listed in README.md). */
 export const cartConfigSchema = {
   port: { env: "PORT", def: "50053", doc: "gRPC port (0 = any free port)", parse: int(0, 65535) },
-  adminPort: { env: "ADMIN_PORT", def: "9093", doc: "admin HTTP port for /metrics and /healthz; 'off' = none", parse: (s: string) => (s === "off" ? undefined : int(0, 65535)(s)) },
+  adminPort: { env: "ADMIN_PORT", def: "9093", doc: "admin HTTP port for /metrics and /healthz; 'off' = none", parse: portOrOff },
   redisUrl: { env: "REDIS_URL", def: "redis://127.0.0.1:6380", doc: "Redis URL (the cart store)", parse: str },
   redisPrefix: { env: "REDIS_PREFIX", def: "cart:", doc: "prefix of this service's Redis keys", parse: str },
   ttlSeconds: { env: "CART_TTL_SECONDS", def: String(7 * 24 * 3600), doc: "cart lifetime after its last change, s", parse: int(1, 365 * 24 * 3600) },
   catalogAddr: { env: "CATALOG_ADDR", def: "127.0.0.1:50052", doc: "catalog's gRPC address", parse: str },
-} satisfies Record<string, Key<unknown>>;
+} satisfies Record<string, Setting<unknown>>;
 
 /** Reads and checks every setting; throws one error naming every bad variable. */
-export function parseCartConfig(env: Raw, mesh: MeshConfig): CartConfig {
-  const errors: string[] = [];
-  const out: Record<string, unknown> = { mesh };
-  for (const [name, key] of Object.entries(cartConfigSchema) as [string, Key<unknown>][]) {
-    const raw = env[key.env] ?? key.def;
-    try {
-      out[name] = key.parse(raw);
-    } catch (err) {
-      errors.push(`${key.env}=${JSON.stringify(raw)}: ${(err as Error).message}`);
-    }
-  }
-  if (errors.length) throw new Error(`bad cart configuration: ${errors.join("; ")}`);
-  return out as unknown as CartConfig;
+export function parseCartConfig(env: Record<string, string | undefined>, mesh: MeshConfig): CartConfig {
+  return { ...parseSettings("cart", cartConfigSchema, env), mesh };
 }

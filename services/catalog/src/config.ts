@@ -1,5 +1,6 @@
 // Typed configuration of the catalog service. main.ts hands in the environment; this file owns
 // the names, defaults and docs of every key, and refuses to start on a bad or missing value.
+import { parseSettings, parsers, type Setting } from "@shopmesh/mesh";
 
 /** Everything catalog needs to start, already parsed. */
 export interface CatalogConfig {
@@ -25,26 +26,7 @@ export interface CatalogConfig {
   seed: boolean;
 }
 
-type Env = Record<string, string | undefined>;
-
-interface KeySpec<T> {
-  env: string;
-  doc: string;
-  def: string | undefined;
-  parse: (raw: string, env: string) => T;
-}
-
-const str = (raw: string): string => raw;
-const int = (min: number, max: number) => (raw: string, env: string): number => {
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${env} must be an integer from ${min} to ${max}, got "${raw}"`);
-  return n;
-};
-const bool = (raw: string, env: string): boolean => {
-  if (raw === "true" || raw === "1") return true;
-  if (raw === "false" || raw === "0") return false;
-  throw new Error(`${env} must be true or false, got "${raw}"`);
-};
+const { int, str, bool, oneOf } = parsers;
 
 // Only for the one-machine mesh: a fixed dev key keeps tokens valid across restarts. Istio mode
 // refuses to start without a real secret.
@@ -52,10 +34,7 @@ const DEV_PAGE_TOKEN_SECRET = "shopmesh-local-dev-page-token-secret-not-for-prod
 
 /** The schema: one entry per key, with its environment name, default and doc. */
 export const catalogConfigSchema = {
-  mode: { env: "MESH_MODE", def: "local", doc: "local | istio", parse: (raw: string, env: string) => {
-    if (raw !== "local" && raw !== "istio") throw new Error(`${env} must be "local" or "istio", got "${raw}"`);
-    return raw;
-  } },
+  mode: { env: "MESH_MODE", def: "local", doc: "local | istio", parse: oneOf("local", "istio") },
   port: { env: "PORT", def: "50052", doc: "gRPC port", parse: int(0, 65535) },
   adminPort: { env: "ADMIN_PORT", def: "9092", doc: "admin HTTP port (metrics, health)", parse: int(0, 65535) },
   mongoUrl: { env: "MONGO_URL", def: "mongodb://127.0.0.1:27018/", doc: "MongoDB URL", parse: str },
@@ -64,32 +43,16 @@ export const catalogConfigSchema = {
   redisPrefix: { env: "REDIS_PREFIX", def: "catalog:", doc: "cache key and channel prefix", parse: str },
   cacheTtlSeconds: { env: "CACHE_TTL_SECONDS", def: "300", doc: "cached product lifetime", parse: int(1, 86_400) },
   pageTokenSecret: { env: "PAGE_TOKEN_SECRET", def: undefined, doc: "HMAC key of page tokens (>= 32 chars)",
-    parse: (raw: string, env: string) => {
-      if (raw.length < 32) throw new Error(`${env} must be at least 32 characters`);
+    parse: (raw: string) => {
+      if (raw.length < 32) throw new Error("must be at least 32 characters");
       return raw;
     } },
   seed: { env: "CATALOG_SEED", def: "true", doc: "insert missing fixture products at start", parse: bool },
-} satisfies { [K in keyof CatalogConfig]-?: KeySpec<CatalogConfig[K]> };
+} satisfies { [K in keyof CatalogConfig]-?: Setting<CatalogConfig[K]> };
 
 /** Parses the environment into a CatalogConfig; throws one error listing every bad key. */
-export function parseCatalogConfig(env: Env): CatalogConfig {
-  const out: Record<string, unknown> = {};
-  const problems: string[] = [];
-  for (const [key, spec] of Object.entries(catalogConfigSchema) as [string, KeySpec<unknown>][]) {
-    let raw = env[spec.env] || spec.def;
-    if (key === "pageTokenSecret" && raw === undefined) {
-      if (out.mode === "istio") {
-        problems.push("PAGE_TOKEN_SECRET is required in istio mode (mount it from a Secret)");
-        continue;
-      }
-      raw = DEV_PAGE_TOKEN_SECRET;
-    }
-    try {
-      out[key] = spec.parse(raw ?? "", spec.env);
-    } catch (err) {
-      problems.push((err as Error).message);
-    }
-  }
-  if (problems.length > 0) throw new Error(`catalog config: ${problems.join("; ")}`);
-  return out as unknown as CatalogConfig;
+export function parseCatalogConfig(env: Record<string, string | undefined>): CatalogConfig {
+  const c = parseSettings("catalog", catalogConfigSchema, env, (v) =>
+    v.mode === "istio" && v.pageTokenSecret === undefined ? ["PAGE_TOKEN_SECRET is required in istio mode (mount it from a Secret)"] : []);
+  return { ...c, pageTokenSecret: c.pageTokenSecret ?? DEV_PAGE_TOKEN_SECRET };
 }

@@ -1,6 +1,6 @@
 // Payment's configuration: one typed schema (env name, default, doc per key), checked at start.
 // main.ts is the only caller that passes process.env.
-import type { MeshConfig } from "@shopmesh/mesh";
+import { type MeshConfig, parseSettings, parsers, type Setting } from "@shopmesh/mesh";
 
 /** Everything the payment service needs to start. */
 export interface PaymentConfig {
@@ -19,20 +19,12 @@ export interface PaymentConfig {
   mesh: MeshConfig;
 }
 
-type Raw = Record<string, string | undefined>;
-interface Key<T> { env: string; doc: string; def: string; parse: (s: string) => T }
-
-const int = (min: number, max: number) => (s: string): number => {
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`must be an integer ${min}..${max}`);
-  return n;
-};
-const str = (s: string): string => s;
+const { int, num, str, portOrOff } = parsers;
 
 /** The schema: env name, default and meaning of every setting (also listed in README.md). */
 export const paymentConfigSchema = {
   port: { env: "PORT", def: "50054", doc: "gRPC port (0 = any free port)", parse: int(0, 65535) },
-  adminPort: { env: "ADMIN_PORT", def: "9094", doc: "admin HTTP port for /metrics and /healthz; 'off' = none", parse: (s: string) => (s === "off" ? undefined : int(0, 65535)(s)) },
+  adminPort: { env: "ADMIN_PORT", def: "9094", doc: "admin HTTP port for /metrics and /healthz; 'off' = none", parse: portOrOff },
   mongoUrl: { env: "MONGO_URL", def: "mongodb://127.0.0.1:27018/", doc: "MongoDB (FerretDB) URL", parse: str },
   mongoDb: { env: "MONGO_DB", def: "shop_payment", doc: "database name", parse: str },
   redisUrl: { env: "REDIS_URL", def: "redis://127.0.0.1:6380", doc: "Redis URL (the fast path cache)", parse: str },
@@ -41,22 +33,11 @@ export const paymentConfigSchema = {
   faultLatencyMs: { env: "PAYMENT_FAULT_LATENCY_MS", def: "0", doc: "added processor latency, ms", parse: int(0, 600_000) },
   faultFailureRate: {
     env: "PAYMENT_FAULT_FAILURE_RATE", def: "0", doc: "probability 0..1 that the processor fails (Unavailable)",
-    parse: (s: string) => { const n = Number(s); if (!(n >= 0 && n <= 1)) throw new Error("must be 0..1"); return n; },
+    parse: num(0, 1),
   },
-} satisfies Record<string, Key<unknown>>;
+} satisfies Record<string, Setting<unknown>>;
 
 /** Reads and checks every setting; throws one error naming every bad variable. */
-export function parsePaymentConfig(env: Raw, mesh: MeshConfig): PaymentConfig {
-  const errors: string[] = [];
-  const out: Record<string, unknown> = { mesh };
-  for (const [name, key] of Object.entries(paymentConfigSchema) as [string, Key<unknown>][]) {
-    const raw = env[key.env] ?? key.def;
-    try {
-      out[name] = key.parse(raw);
-    } catch (err) {
-      errors.push(`${key.env}=${JSON.stringify(raw)}: ${(err as Error).message}`);
-    }
-  }
-  if (errors.length) throw new Error(`bad payment configuration: ${errors.join("; ")}`);
-  return out as unknown as PaymentConfig;
+export function parsePaymentConfig(env: Record<string, string | undefined>, mesh: MeshConfig): PaymentConfig {
+  return { ...parseSettings("payment", paymentConfigSchema, env), mesh };
 }
