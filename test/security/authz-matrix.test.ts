@@ -1,0 +1,109 @@
+// The authorization matrix, generated from the contracts (gen/shop.binpb) and the caller table
+// (mesh/topology.json), against the real shop in-process (five TS services and the Python
+// recommendation service, over mTLS):
+//   every RPC × {no token, bad signature, expired, another user's token, valid}, called as an allowed
+//   caller; and every RPC × {each allowed caller, each other mesh identity, no client certificate},
+//   with the owner's valid token. Each cell must get exactly the expected gRPC code.
+// The matrix is printed and written to .run/security/authz-matrix.json.
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { status } from "@grpc/grpc-js";
+import { allRpcs, topology, type Rpc } from "./contracts.js";
+import { codeName, rawCall, type CallResult } from "./raw-call.js";
+import { startShop, type Shop } from "./shop.js";
+import { createFixture, encode, entryOf, type Fixture } from "./valid-requests.js";
+
+const rpcs = allRpcs();
+const identities = [...Object.keys(topology.services), "edge", "stranger"];
+let shop: Shop;
+let f: Fixture;
+const cells: { rpc: string; axis: string; variant: string; expected: string; got: string; details: string }[] = [];
+
+beforeAll(async () => {
+  shop = await startShop();
+  f = await createFixture(shop);
+}, 90_000);
+
+afterAll(async () => {
+  const dir = path.resolve(import.meta.dirname, "../../.run/security");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, "authz-matrix.json"), `${JSON.stringify({ rpcs: rpcs.length, cells }, null, 2)}\n`);
+  const rows = new Map<string, string[]>();
+  for (const c of cells) rows.set(c.rpc, [...(rows.get(c.rpc) ?? []), `${c.variant}=${c.got}`]);
+  console.log(`authz matrix: ${cells.length} cells over ${rpcs.length} RPCs\n${[...rows].map(([r, v]) => `${r}\n    ${v.join(" ")}`).join("\n")}`);
+  await shop?.stop();
+}, 60_000);
+
+/** Calls rpc as identity `as` with body and token, and records the cell. */
+async function cell(rpc: Rpc, axis: string, variant: string, as: string | undefined, body: Buffer, token: string | undefined, expected: number): Promise<CallResult> {
+  const r = await rawCall(shop.raw(rpc.service, as), rpc.path, body, { streaming: rpc.method.methodKind === "server_streaming", token, deadlineMs: 10_000 });
+  cells.push({ rpc: rpc.key, axis, variant, expected: codeName(expected), got: codeName(r.code), details: r.details });
+  return r;
+}
+
+/** A token whose signature bytes are changed: same header and claims, invalid ES256 signature. */
+function forge(token: string): string {
+  const [h, p, s] = token.split(".") as [string, string, string];
+  const sig = Buffer.from(s, "base64url");
+  sig[10] = sig[10]! ^ 0xff;
+  return `${h}.${p}.${sig.toString("base64url")}`;
+}
+
+describe("every RPC × end-user token (as an allowed caller)", () => {
+  test.each(rpcs.map((r) => [r.key, r] as const))("%s", async (_key, rpc) => {
+    const entry = entryOf(rpc);
+    const caller = rpc.callers[0]!;
+    const expired = await shop.mesh.signToken({ sub: f.owner.id, roles: ["admin"], expiresIn: "-1h" });
+    const anonymous = rpc.public ? status.OK : status.UNAUTHENTICATED;
+    const variants: [string, string | undefined, number][] = [
+      ["no-token", undefined, anonymous],
+      ["bad-signature", forge(f.owner.token), anonymous],
+      ["expired", expired, anonymous],
+      // A public method does not read the user; a private one applies its own business rule.
+      ["other-user", f.other.token, rpc.public ? status.OK : entry.otherUser ?? status.OK],
+      ["valid", f.owner.token, status.OK],
+    ];
+    const got: string[] = [];
+    for (const [variant, token, expected] of variants) {
+      const r = await cell(rpc, "token", variant, caller, encode(rpc, await entry.build(f)), token, expected);
+      got.push(`${variant}: ${codeName(r.code)}${r.code === expected ? "" : ` (expected ${codeName(expected)}: ${r.details})`}`);
+    }
+    expect(got).toEqual(variants.map(([v, , e]) => `${v}: ${codeName(e)}`));
+  });
+});
+
+describe("every RPC × caller identity (with a valid token)", () => {
+  test.each(rpcs.map((r) => [r.key, r] as const))("%s", async (_key, rpc) => {
+    const entry = entryOf(rpc);
+    // Refused calls never reach the handler, so one body serves them all.
+    const refusedBody = encode(rpc, await entry.build(f));
+    const variants: [string, string | undefined, number][] = [
+      ...rpc.callers.map((c): [string, string, number] => [c, c, status.OK]),
+      ...identities.filter((i) => !rpc.callers.includes(i)).map((i): [string, string, number] => [i, i, status.PERMISSION_DENIED]),
+      // grpc-js reports a TLS handshake the server refused as UNAVAILABLE.
+      ["no-client-cert", undefined, status.UNAVAILABLE],
+    ];
+    const got: string[] = [];
+    for (const [variant, as, expected] of variants) {
+      const body = expected === status.OK ? encode(rpc, await entry.build(f)) : refusedBody;
+      const r = await cell(rpc, "identity", variant, as, body, f.owner.token, expected);
+      got.push(`${variant}: ${codeName(r.code)}${r.code === expected ? "" : ` (expected ${codeName(expected)}: ${r.details})`}`);
+    }
+    expect(got).toEqual(variants.map(([v, , e]) => `${v}: ${codeName(e)}`));
+  });
+});
+
+describe("every RPC with required roles × a valid token without the role", () => {
+  const withRoles = rpcs.filter((r) => r.roles.length > 0);
+
+  test("the topology has role-guarded RPCs to check", () => {
+    expect(withRoles.map((r) => r.key)).toContain("shop.catalog.v2.CatalogService/UpsertProduct");
+  });
+
+  test.each(withRoles.map((r) => [r.key, r] as const))("%s", async (_key, rpc) => {
+    const shopper = await shop.mesh.signToken({ sub: f.owner.id, roles: ["shopper"] });
+    const body = encode(rpc, await entryOf(rpc).build(f));
+    const r = await cell(rpc, "role", "no-role", rpc.callers[0], body, shopper, status.PERMISSION_DENIED);
+    expect(codeName(r.code)).toBe("PERMISSION_DENIED");
+  });
+});
