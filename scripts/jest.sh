@@ -4,7 +4,8 @@
 set -uo pipefail
 name=$1; shift
 mkdir -p .run
-out=.run/jest-$name.json
+# One file per run: engineers running jest at the same time must not read each other's counts.
+out=.run/jest-$name-$$.json
 rm -f "$out"
 NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning ${NODE_OPTIONS:-}" \
   node_modules/.bin/jest ${CI:+--ci} --json --outputFile="$out" "$@"
