@@ -42,6 +42,8 @@ export interface Shop {
   dbs: { auth: string; catalog: string; payment: string; order: string };
   /** Cart's Redis key prefix. */
   cartPrefix: string;
+  /** OS pid of the Python recommendation process (undefined when skipped). */
+  recommendationPid: number | undefined;
   /** A raw (bytes in, status out) grpc-js client to `service` as mesh identity `as` (undefined: no client cert); cached. */
   raw(service: ServiceName, as: string | undefined): Client;
   /** Stops everything and drops this shop's databases and keys. */
@@ -60,7 +62,8 @@ export async function startShop(opts: { recommendation?: boolean } = {}): Promis
   const stops: (() => Promise<void>)[] = [];
   let jwksServer: Server | undefined;
   let python: ChildProcess | undefined;
-  // Recommendation keeps its counts unprefixed: give it a Redis database of its own (1..15).
+  // Recommendation keeps its counts unprefixed: give it a Redis database of its own (1..15); the
+  // test Redis is thrown away after the run, so its few keys are left there.
   const recRedisDb = 1 + (parseInt(tag.slice(0, 4), 16) % 15);
 
   const catalog = await startCatalog({
@@ -118,7 +121,7 @@ export async function startShop(opts: { recommendation?: boolean } = {}): Promis
     order: order.port, recommendation: recommendationPort };
   const clients = new Map<string, Client>();
   return {
-    mesh, ports, tag, dbs, cartPrefix: `${prefix}cart:`,
+    mesh, ports, tag, dbs, cartPrefix: `${prefix}cart:`, recommendationPid: python?.pid,
     raw(service, as) {
       const key = `${service}/${as ?? "-"}`;
       let c = clients.get(key);
@@ -150,8 +153,6 @@ export async function startShop(opts: { recommendation?: boolean } = {}): Promis
       try {
         const keys = await redis.keys(`${prefix}*`);
         if (keys.length > 0) await redis.del(...keys);
-        await redis.select(recRedisDb);
-        await redis.flushdb();
       } finally {
         redis.disconnect();
       }

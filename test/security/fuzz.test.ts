@@ -1,0 +1,163 @@
+// Fuzzing every RPC of the contracts with bytes, through a raw grpc-js client, against the whole shop
+// in-process (the Python recommendation service as a subprocess). For each RPC: at least 2,000
+// generated inputs (see fuzz-inputs.ts) plus the max-message-size edges, mostly with a valid token
+// and an allowed caller so they reach the handlers, some without a token.
+// It asserts that every answer is a proper gRPC status (no UNKNOWN, no dropped stream, no stack
+// trace, no hang), that each service still answers health checks SERVING after its batch, and that
+// memory stays bounded. Inputs per RPC and the code distribution go to .run/security/fuzz.json.
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { status } from "@grpc/grpc-js";
+import { defaultLimits } from "@shopmesh/mesh";
+import { allRpcs, type Rpc } from "./contracts.js";
+import { createRng, fuzzInput, hugeString, type InputKind } from "./fuzz-inputs.js";
+import { codeName, rawCall, type CallResult } from "./raw-call.js";
+import { startShop, type ServiceName, type Shop } from "./shop.js";
+import { createFixture, encode, entryOf, type Fixture } from "./valid-requests.js";
+
+const PER_RPC = Math.max(2000, Number(process.env.SECURITY_FUZZ_PER_RPC ?? 2000));
+const CONCURRENCY = 48;
+const SEED = Number(process.env.SECURITY_FUZZ_SEED ?? Date.now() % 2 ** 31);
+const RSS_BOUND_MB = 300;
+const rpcs = allRpcs();
+let shop: Shop;
+let f: Fixture;
+
+interface RpcRecord {
+  inputs: number;
+  withoutToken: number;
+  kinds: Partial<Record<InputKind | "huge-under-max" | "huge-over-max", number>>;
+  codes: Record<string, number>;
+  ms: number;
+}
+const records: Record<string, RpcRecord> = {};
+const problems: string[] = [];
+/**
+ * Bugs this test found that belong to another owner, reported with a proposed fix; matching answers
+ * are counted in fuzz.json (knownIssues) instead of failing the run, so that every other check
+ * stays enforced. Remove an entry once it is fixed.
+ */
+const KNOWN_ISSUES: { service: ServiceName; code: number; details: string; issue: string }[] = [
+  {
+    // grpcio turns a request its deserializer rejects into INTERNAL before any handler runs.
+    service: "recommendation", code: status.INTERNAL, details: "Exception deserializing request!",
+    issue: "recommendation answers undecodable requests with INTERNAL instead of INVALID_ARGUMENT",
+  },
+];
+const knownIssues: Record<string, number> = {};
+const rss: Record<string, { beforeMb: number; afterMb: number }> = {};
+
+// What a status must never look like: a leaked stack or source location, or a transport failure.
+const STACK = /\n\s+at |\bat .+\.(ts|js|mjs):\d+|\.(ts|js|py):\d+:\d+|Traceback \(most recent/;
+const DROPPED = /RST_STREAM|Connection dropped|Stream removed|Socket closed|ECONNRESET|write after end/i;
+
+function rssMb(pid: number | "self"): number {
+  if (pid === "self") return process.memoryUsage().rss / 2 ** 20;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+beforeAll(async () => {
+  shop = await startShop();
+  f = await createFixture(shop);
+  rss.node = { beforeMb: rssMb("self"), afterMb: 0 };
+  if (shop.recommendationPid) rss.recommendation = { beforeMb: rssMb(shop.recommendationPid), afterMb: 0 };
+}, 90_000);
+
+afterAll(async () => {
+  const dir = path.resolve(import.meta.dirname, "../../.run/security");
+  mkdirSync(dir, { recursive: true });
+  const totals: Record<string, number> = {};
+  for (const r of Object.values(records)) for (const [c, n] of Object.entries(r.codes)) totals[c] = (totals[c] ?? 0) + n;
+  const inputs = Object.values(records).reduce((s, r) => s + r.inputs, 0);
+  writeFileSync(path.join(dir, "fuzz.json"), `${JSON.stringify({ seed: SEED, perRpcMin: PER_RPC, inputs, totals, rss, problems, knownIssues, rpcs: records }, null, 2)}\n`);
+  const lines = Object.entries(records).map(([k, r]) =>
+    `${k.padEnd(66)} ${String(r.inputs).padStart(5)} ${String(r.ms).padStart(6)}ms  ${Object.entries(r.codes).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}:${n}`).join(" ")}`);
+  console.log(`fuzz seed ${SEED}: ${inputs} inputs over ${Object.keys(records).length} RPCs\n${lines.join("\n")}\ntotals ${JSON.stringify(totals)}\nrss ${JSON.stringify(rss)}\nknown issues ${JSON.stringify(knownIssues)}`);
+  await shop?.stop();
+}, 60_000);
+
+/** Runs `n` tasks with at most `limit` in flight. */
+async function pool(n: number, limit: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: limit }, async () => {
+    while (next < n) await task(next++);
+  }));
+}
+
+function check(rpc: Rpc, kind: string, r: CallResult, streaming: boolean): void {
+  const where = `${rpc.key} [${kind}]`;
+  const known = KNOWN_ISSUES.find((k) => k.service === rpc.service && k.code === r.code && k.details === r.details);
+  if (known) {
+    knownIssues[known.issue] = (knownIssues[known.issue] ?? 0) + 1;
+    return;
+  }
+  if (r.code === status.UNKNOWN) problems.push(`${where}: UNKNOWN ${r.details}`);
+  if (r.code < 0 || r.code > 16) problems.push(`${where}: not a gRPC code ${r.code}`);
+  if (STACK.test(r.details)) problems.push(`${where}: stack trace in status: ${r.details.slice(0, 300)}`);
+  if (DROPPED.test(r.details)) problems.push(`${where}: transport failure ${codeName(r.code)} ${r.details}`);
+  if (r.code === status.INTERNAL && r.details !== "internal error") problems.push(`${where}: INTERNAL with details "${r.details.slice(0, 200)}"`);
+  // Unary calls get 10 s; a stream that sends nothing for 1 s is legal (no change yet).
+  if (r.code === status.DEADLINE_EXCEEDED && !streaming) problems.push(`${where}: hung until the deadline`);
+}
+
+async function healthy(service: ServiceName): Promise<string> {
+  const r = await rawCall(shop.raw(service, "edge"), "/grpc.health.v1.Health/Check", Buffer.alloc(0), { deadlineMs: 5000 });
+  // HealthCheckResponse { status = 1 (SERVING) } is the two bytes 08 01.
+  return r.code === 0 && r.response?.equals(Buffer.from([0x08, 0x01])) ? "SERVING" : `${codeName(r.code)} ${r.details}`;
+}
+
+describe("fuzz every RPC with bytes", () => {
+  test.each(rpcs.map((r) => [r.key, r] as const))("%s", async (_key, rpc) => {
+    const started = Date.now();
+    const streaming = rpc.method.methodKind === "server_streaming";
+    const entry = entryOf(rpc);
+    const seeds: Uint8Array[] = [];
+    for (let i = 0; i < 3; i++) seeds.push(encode(rpc, await entry.build(f)));
+    // One PRNG per RPC, derived from the run's seed: an RPC's inputs do not depend on test order.
+    const rng = createRng(SEED ^ [...rpc.key].reduce((h, c) => Math.imul(h, 31) + c.charCodeAt(0), 7));
+    const rec: RpcRecord = { inputs: 0, withoutToken: 0, kinds: {}, codes: {}, ms: 0 };
+    records[rpc.key] = rec;
+    const client = shop.raw(rpc.service, rpc.callers[0]);
+    const send = async (kind: string, bytes: Uint8Array, token: string | undefined) => {
+      const r = await rawCall(client, rpc.path, Buffer.from(bytes), { streaming, token, deadlineMs: streaming ? 1000 : 10_000 });
+      rec.inputs++;
+      if (token === undefined) rec.withoutToken++;
+      rec.kinds[kind as InputKind] = (rec.kinds[kind as InputKind] ?? 0) + 1;
+      const name = codeName(r.code);
+      rec.codes[name] = (rec.codes[name] ?? 0) + 1;
+      check(rpc, kind, r, streaming);
+    };
+
+    await pool(PER_RPC, CONCURRENCY, async () => {
+      const { kind, bytes } = fuzzInput(rpc.method.input, seeds, rng);
+      await send(kind, bytes, rng() < 0.9 ? f.owner.token : undefined);
+    });
+    // The size edges, one at a time: just under the limit reaches the handler, just over is refused.
+    const max = defaultLimits.maxMessageBytes;
+    await send("huge-under-max", hugeString(rpc.method.input, max - 64), f.owner.token);
+    const over = await rawCall(client, rpc.path, Buffer.from(hugeString(rpc.method.input, max + 1024)), { streaming, token: f.owner.token, deadlineMs: 10_000 });
+    rec.inputs++;
+    rec.kinds["huge-over-max"] = 1;
+    rec.codes[codeName(over.code)] = (rec.codes[codeName(over.code)] ?? 0) + 1;
+    rec.ms = Date.now() - started;
+
+    expect(codeName(over.code)).toBe("RESOURCE_EXHAUSTED");
+    expect(rec.inputs).toBeGreaterThanOrEqual(PER_RPC + 2);
+    expect(await healthy(rpc.service)).toBe("SERVING");
+    expect(problems.filter((p) => p.startsWith(`${rpc.key} `))).toEqual([]);
+  }, 120_000);
+
+  test("memory stays bounded after every batch", async () => {
+    expect(Object.keys(records)).toHaveLength(rpcs.length);
+    (globalThis as { gc?: () => void }).gc?.();
+    rss.node!.afterMb = rssMb("self");
+    expect(rss.node!.afterMb - rss.node!.beforeMb).toBeLessThan(RSS_BOUND_MB);
+    if (shop.recommendationPid) {
+      rss.recommendation!.afterMb = rssMb(shop.recommendationPid);
+      expect(rss.recommendation!.afterMb - rss.recommendation!.beforeMb).toBeLessThan(RSS_BOUND_MB);
+    }
+    // Every service still serves after all batches (a late crash would show here).
+    for (const s of ["auth", "catalog", "cart", "payment", "order", "recommendation"] as const) expect(`${s}: ${await healthy(s)}`).toBe(`${s}: SERVING`);
+  });
+});
