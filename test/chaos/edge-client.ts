@@ -8,8 +8,8 @@ import * as grpc from "@grpc/grpc-js";
 import { AuthService } from "@shopmesh/gen/shop/auth/v1/auth_pb.js";
 import { repo } from "./mesh-control.js";
 
-/** The edge (plaintext h2c). */
-export const EDGE = "127.0.0.1:8080";
+/** The edge (plaintext h2c); CHAOS_EDGE points the scenarios at another edge (e.g. a patched nginx). */
+export const EDGE = process.env.CHAOS_EDGE ?? "127.0.0.1:8080";
 /** A card the simulated processor approves. */
 export const GOOD_CARD = { number: "4242424242424242", cvv: "123", expirationYear: 2030, expirationMonth: 12 };
 

@@ -2,6 +2,7 @@
 // careful client does (the same request_id until the order is final), and the money invariant.
 import { randomUUID } from "node:crypto";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
+import { CatalogService as CatalogV1 } from "@shopmesh/gen/shop/catalog/v1/catalog_pb.js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import { checkInvariants, type InvariantReport } from "../../services/order/src/invariants.js";
@@ -94,5 +95,15 @@ export async function invariantsSettled(timeoutMs = 15_000): Promise<InvariantRe
     const r = await checkInvariants({ mongoUrl: MONGO_URL });
     if (r.ok || Date.now() > deadline) return r;
     await sleep(250);
+  }
+}
+
+/** One catalog read as a browsing user makes it: v2 GetProduct, v2 ListProducts or v1 GetProduct, in turn. */
+export function catalogRead(edge: UnaryClient, ids: string[], worker: number, i: number): Promise<Outcome> {
+  const id = ids[(worker * 7 + i) % ids.length]!;
+  switch (i % 3) {
+    case 0: return edge.call(CatalogService.method.getProduct, { id }, { timeoutMs: 5_000 });
+    case 1: return edge.call(CatalogService.method.listProducts, { pageSize: 10 }, { timeoutMs: 5_000 });
+    default: return edge.call(CatalogV1.method.getProduct, { id }, { timeoutMs: 5_000 });
   }
 }
