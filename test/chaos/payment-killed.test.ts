@@ -60,12 +60,12 @@ it("fails checkouts fast while payment is dead, loses no money, and recovers wit
   expect(summarize(beforePhase).ok).toBe(beforePhase.length);
   expect(beforePhase.length).toBeGreaterThan(10);
   // The breaker did open, and once it was open the checkouts failed fast with UNAVAILABLE.
-  expect(fastFails.length).toBeGreaterThan(20);
+  expect(fastFails.length).toBeGreaterThanOrEqual(10);
   expect(new Set(fastFails.map((o) => o.codeName))).toEqual(new Set(["UNAVAILABLE"]));
   // Order's Charge calls were refused by the open breaker in tens of ms at most (in fact under a
   // millisecond); the whole PlaceOrder still does its cart, catalog and database steps before the
   // charge, so its p99 is that of a normal checkout, far below payment's 5 s deadline.
-  expect(chargeWhileOpen.count).toBeGreaterThan(20);
+  expect(chargeWhileOpen.count).toBeGreaterThanOrEqual(10);
   expect(chargeWhileOpen.upperBoundS).toBeLessThanOrEqual(0.025);
   expect(fastSummary.p99Ms).toBeLessThan(2_000);
   // Every failure during the fault was UNAVAILABLE (never INTERNAL, never a hang to the deadline).

@@ -99,5 +99,19 @@ export function renderReliability(records: ScenarioRecord[]): string {
       `totalling ${inv.confirmedTotalMinor} minor units = ${inv.succeededCharges} succeeded charges totalling ${inv.chargedTotalMinor}; ` +
       `${inv.failedOrders} failed orders, ${inv.refundedCharges} refunded charges, ${inv.pendingOrders} pending.`);
   }
+  out.push("", "## Not in the suite yet", "", ...BLOCKED);
   return `${out.join("\n")}\n`;
 }
+
+// Scenarios written but left out of `make test` because they fail on a known cause outside
+// test/chaos; each says why and what fixes it (see the scenario file's header).
+const BLOCKED = [
+  "- **5. Rolling restart of catalog (two replicas) under load** (`test/chaos/rolling-restart.blocked.ts`): against",
+  "  today's edge, each SIGTERM of a replica costs a few reads UNAVAILABLE (\"Received HTTP status code 502\"). nginx logs",
+  "  \"upstream sent goaway with error 0 while reading response header\": the draining grpc-js server sends one GOAWAY,",
+  "  requests nginx had already put on its keepalive connection are refused, and nginx's gRPC proxy does not buffer",
+  "  request bodies, so it cannot resend them to the other replica (adding `invalid_header` to `grpc_next_upstream` was",
+  "  tried: no change). Measured with a patched copy of the edge: taking the replica out of the edge's upstream and",
+  "  reloading nginx one second before SIGTERM (what Kubernetes does by removing the endpoint first) gives zero failed",
+  "  calls in two runs out of two. The runner (`mesh/src/local`) needs that drain step before the scenario can join the suite.",
+];
