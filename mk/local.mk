@@ -27,5 +27,5 @@ test-e2e: setup build
 	  bash scripts/jest.sh chaos --selectProjects chaos --runInBand || status=1; \
 	  $(MESH_CLI) pids > .run/pids-before-down; \
 	  bash scripts/step.sh make-down-clean bash scripts/check-down.sh .run/pids-before-down || status=1; \
-	  bash scripts/step.sh secrets-in-logs bash scripts/scan-secrets.sh --logs .run/logs || status=1; \
+	  bash scripts/step.sh secrets-in-logs bash scripts/scan-secrets.sh .run/logs || status=1; \
 	  exit $$status

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from shop.recommendation.v1 import recommendation_pb2 as pb
-from shop.recommendation.v1 import recommendation_pb2_grpc as pb_grpc
 
 from .access import Access, load_rules
 from .breaker import Breaker
@@ -25,7 +25,7 @@ from .jwt import JwksVerifier, RejectAll, TokenVerifier
 from .logs import trace_id, trace_id_of
 from .metrics import AdminServer, Metrics
 from .reflection import enable_reflection
-from .rpc_status import STATUS_DETAILS_KEY, encode_bad_request
+from .rpc_status import STATUS_DETAILS_KEY, FieldViolation, encode_bad_request
 from .store import CountStore, RedisCountStore
 
 log = logging.getLogger("recommendation")
@@ -108,7 +108,7 @@ def start_server(
     access = Access(load_rules(cfg.topology_path), verifier, check_peer=local)
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), maximum_concurrent_rpcs=256)
-    pb_grpc.add_RecommendationServiceServicer_to_server(_Servicer(handlers, access, metrics), server)
+    server.add_generic_rpc_handlers((_Servicer(handlers, access, metrics).generic_handler(),))
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection(server, [SERVICE_NAME, health.SERVICE_NAME])
@@ -129,27 +129,41 @@ def start_server(
     return running
 
 
-class _Servicer(pb_grpc.RecommendationServiceServicer):
-    """Adapts gRPC calls to Handlers: access, deadline, metrics, and the one error map."""
+class _Servicer:
+    """Adapts gRPC calls to Handlers: access, decoding, deadline, metrics, and the one error map.
+
+    Requests arrive as raw bytes and are decoded here, not by grpcio: grpcio answers a request its
+    deserializer rejects with INTERNAL before any handler runs, and bad input is INVALID_ARGUMENT.
+    """
 
     def __init__(self, handlers: Handlers, access: Access, metrics: Metrics) -> None:
         self._h = handlers
         self._access = access
         self._metrics = metrics
 
-    def ListRecommendations(self, request: pb.ListRecommendationsRequest, context: grpc.ServicerContext) -> pb.ListRecommendationsResponse:  # noqa: N802
+    def generic_handler(self) -> grpc.GenericRpcHandler:
+        """The RecommendationService methods, with pass-through request bytes."""
+        return grpc.method_handlers_generic_handler(SERVICE_NAME, {
+            "ListRecommendations": grpc.unary_unary_rpc_method_handler(
+                self.ListRecommendations, response_serializer=pb.ListRecommendationsResponse.SerializeToString),
+            "RecordPurchase": grpc.unary_unary_rpc_method_handler(
+                self.RecordPurchase, response_serializer=pb.RecordPurchaseResponse.SerializeToString),
+        })
+
+    def ListRecommendations(self, request: bytes, context: grpc.ServicerContext) -> pb.ListRecommendationsResponse:  # noqa: N802
         return self._run(
-            "ListRecommendations", request, context,
+            "ListRecommendations", pb.ListRecommendationsRequest, request, context,
             lambda r, deadline, md: self._h.list_recommendations(r, deadline, md),
         )
 
-    def RecordPurchase(self, request: pb.RecordPurchaseRequest, context: grpc.ServicerContext) -> pb.RecordPurchaseResponse:  # noqa: N802
-        return self._run("RecordPurchase", request, context, lambda r, _d, _m: self._h.record_purchase(r))
+    def RecordPurchase(self, request: bytes, context: grpc.ServicerContext) -> pb.RecordPurchaseResponse:  # noqa: N802
+        return self._run("RecordPurchase", pb.RecordPurchaseRequest, request, context, lambda r, _d, _m: self._h.record_purchase(r))
 
     def _run(
         self,
         method: str,
-        request: Req,
+        request_type: type[Req],
+        raw: bytes,
         context: grpc.ServicerContext,
         fn: Callable[[Req, float | None, list[tuple[str, str]]], Res],
     ) -> Res:
@@ -162,6 +176,10 @@ class _Servicer(pb_grpc.RecommendationServiceServicer):
         code, message = grpc.StatusCode.OK, ""
         try:
             self._access.authorize(path, context)
+            try:
+                request = request_type.FromString(raw)  # type: ignore[attr-defined]
+            except DecodeError:
+                raise ValidationError([FieldViolation("", f"not a valid {request_type.__name__} message")]) from None
             remaining = context.time_remaining()
             deadline = None if remaining is None or remaining > _NO_DEADLINE_S else start + remaining
             return fn(request, deadline, md)

@@ -88,6 +88,19 @@ def test_bad_input_is_invalid_argument_with_field_violations(certs, service) -> 
     assert [v.field for v in violations] == ["exclude_product_ids[1]", "max_results"]
 
 
+def test_undecodable_bytes_are_invalid_argument_and_the_service_keeps_serving(certs, service) -> None:  # type: ignore[no-untyped-def]
+    # Field 1 (exclude_product_ids, a string) sent as a varint: the wire type is wrong.
+    raw = channel(certs, service.port).unary_unary(f"/{SERVICE}/ListRecommendations")
+    with pytest.raises(grpc.RpcError) as e:
+        raw(b"\x08\x01\xff\xff", timeout=5)
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    code, _msg, violations = decode_bad_request(dict(e.value.trailing_metadata())[STATUS_DETAILS_KEY])
+    assert code == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert violations[0].description == "not a valid ListRecommendationsRequest message"
+    res = stub(certs, service.port).ListRecommendations(pb.ListRecommendationsRequest(max_results=1), timeout=5)
+    assert len(res.recommendations) == 1
+
+
 def test_record_purchase_needs_a_valid_jwt(certs, service, signer) -> None:  # type: ignore[no-untyped-def]
     req = pb.RecordPurchaseRequest(order_id="o9", items=[pb.PurchasedItem(product_id="p1", quantity=1)])
     s = stub(certs, service.port, "order")

@@ -47,6 +47,15 @@ test("upsert replaces, get and getMany read back plain objects", async () => {
   expect(many.map((x) => x.id)).toEqual(["zz-1"]);
 });
 
+test("concurrent upserts of one new id all succeed, and one of them is stored", async () => {
+  for (let round = 0; round < 5; round++) {
+    const id = `zz-race-${round}`;
+    const names = Array.from({ length: 20 }, (_, i) => `Racer ${i}`);
+    await Promise.all(names.map((name) => store.upsert(product(id, { name }))));
+    expect(names).toContain((await store.get(id))?.name);
+  }
+});
+
 test("list pages in id order with category and price filters", async () => {
   const page1 = await store.list({ limit: 5 });
   const page2 = await store.list({ limit: 5, afterId: page1[4]!.id });

@@ -86,7 +86,14 @@ export async function createMongoProductStore(opts: MongoProductStoreOptions): P
     async upsert(p) {
       const { _id, ...rest } = toDoc(p);
       // A plain equality filter (id is a validated string): the upsert takes its _id from it.
-      await products.replaceOne({ _id }, rest, { upsert: true });
+      try {
+        await products.replaceOne({ _id }, rest, { upsert: true });
+      } catch (err) {
+        // Two upserts of one new id race to insert it; the loser's insert hits the unique _id
+        // (E11000). By then the document exists, so replacing it again cannot collide.
+        if ((err as { code?: unknown }).code !== 11000) throw err;
+        await products.replaceOne({ _id }, rest, { upsert: true });
+      }
     },
     async seed(list) {
       if (list.length === 0) return 0;
