@@ -47,6 +47,11 @@ export const defaultChannelOptions: grpc.ChannelOptions = {
   "grpc.keepalive_permit_without_calls": 0,
   "grpc.max_receive_message_length": 4 * 1024 * 1024,
   "grpc.max_send_message_length": 4 * 1024 * 1024,
+  // A restarted upstream is back within a second or two; grpc-js's default backoff (1 s growing
+  // to 120 s) kept a channel away from it for seconds after, so a breaker's half-open probe
+  // failed and waited another full reset. Reconnect quickly and often instead.
+  "grpc.initial_reconnect_backoff_ms": 200,
+  "grpc.max_reconnect_backoff_ms": 1000,
 };
 
 // Headers grpc-js writes itself, or that make no sense as gRPC metadata.

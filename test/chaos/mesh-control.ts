@@ -58,6 +58,11 @@ export async function meshUp(env: Record<string, string> = {}): Promise<void> {
   await run(["up"], env, 120_000);
 }
 
+/** `cli.js restart <service>`: a rolling restart, one replica at a time, drained from the edge first. */
+export async function meshRestart(service: string): Promise<string> {
+  return run(["restart", service], {}, 120_000);
+}
+
 /** The environment `up` must see to keep today's replica counts (catalog-2 → REPLICAS_catalog=2). */
 async function replicaEnv(): Promise<Record<string, string>> {
   const names = [...(await meshPids()).keys()];

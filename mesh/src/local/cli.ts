@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { makeDevCerts } from "../identity-certs.js";
 import { grpcHealth, type Health, tcpOpen } from "./health.js";
 import { renderNginxConf } from "./nginx.js";
-import { buildInstances, buildRoutes, type Instance, loadTopology, type Topology } from "./routes.js";
+import { buildInstances, buildRoutes, type Instance, loadTopology, type Route, type Topology } from "./routes.js";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
 const run = join(repo, ".run");
@@ -46,8 +46,13 @@ interface Plan {
   cwd?: string;
 }
 
-function replicasFromEnv(env: NodeJS.ProcessEnv): Record<string, number> {
+/** Replica counts: what the running mesh has, overridden by REPLICAS_<service> variables. */
+function replicasFrom(env: NodeJS.ProcessEnv, state: Proc[]): Record<string, number> {
   const out: Record<string, number> = {};
+  for (const p of state) {
+    const m = /^([a-z]+)-(\d+)$/.exec(p.name);
+    if (p.kind === "service" && m) out[m[1]!] = Math.max(out[m[1]!] ?? 1, Number(m[2]));
+  }
   for (const [k, v] of Object.entries(env)) {
     const m = /^REPLICAS_([a-z]+)$/.exec(k);
     if (m && v) {
@@ -78,7 +83,11 @@ function servicePlan(topology: Topology, instance: Instance, instances: Instance
     LOG_LEVEL: "info",
   };
   for (const svc of Object.keys(topology.services)) {
-    env[`${svc.toUpperCase()}_ADDR`] = `127.0.0.1:${first(svc).port}`;
+    // Every replica: grpc-js and grpcio fail over between the addresses of an ipv4: target, so a
+    // caller keeps working while one replica restarts. The certificates name the service.
+    const ports = instances.filter((i) => i.service === svc).map((i) => `127.0.0.1:${i.port}`);
+    env[`${svc.toUpperCase()}_ADDR`] = ports.length === 1 ? ports[0]! : `ipv4:${ports.join(",")}`;
+    env[`${svc.toUpperCase()}_TLS_NAME`] = svc;
   }
   const spec = topology.services[instance.service]!;
   // The Python service runs as a package from its own folder; TS services run their build.
@@ -202,7 +211,8 @@ Try it (grpcurl is in .bin/):
 
 async function up(): Promise<void> {
   const topology = loadTopology(repo);
-  const instances = buildInstances(topology, replicasFromEnv(process.env));
+  // Replicas as recorded (alive or not, so a killed replica is started again), or as asked.
+  const instances = buildInstances(topology, replicasFrom(process.env, readState()));
   const routes = buildRoutes(repo, topology);
   const plans = plan(topology, instances);
   for (const d of [logDir, join(run, "nginx", "tmp"), join(run, "keys"), join(repo, ".data", "ferretdb"), join(repo, ".data", "redis")]) {
@@ -228,8 +238,7 @@ async function up(): Promise<void> {
   }
   // The dev CA and a certificate per identity, made once (kept across restarts, never committed).
   makeDevCerts(certDir, [...Object.keys(topology.services), "edge", "reflector"]);
-  writeFileSync(join(run, "nginx", "nginx.conf"), renderNginxConf(topology, routes, instances, REFLECTOR,
-    { certDir, runDir: join(run, "nginx"), logDir }, process.getuid?.() === 0));
+  writeEdgeConf(topology, routes, instances);
 
   const procs = [...state];
   const save = () => writeState(procs);
@@ -246,6 +255,9 @@ async function up(): Promise<void> {
       kind === "store" ? 20_000 : 60_000)));
     for (const p of started) console.log(`up: ${p.name} is serving on 127.0.0.1:${p.port}`);
   }
+  // The table lists processes in start order, also after a partial restart.
+  procs.sort((a, b) => plans.findIndex((p) => p.name === a.name) - plans.findIndex((p) => p.name === b.name));
+  save();
   console.log("");
   await table(procs);
   examples(topology);
@@ -258,6 +270,57 @@ function signal(p: Proc, sig: NodeJS.Signals): void {
     process.kill(p.pid, sig);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
+  }
+}
+
+function writeEdgeConf(topology: Topology, routes: Route[], instances: Instance[]): void {
+  writeFileSync(join(run, "nginx", "nginx.conf"), renderNginxConf(topology, routes, instances, REFLECTOR,
+    { certDir, runDir: join(run, "nginx"), logDir }, process.getuid?.() === 0));
+}
+
+/** Stops a recorded process with SIGTERM (SIGKILL after 15 s) and waits until it is gone. */
+async function stop(p: Proc): Promise<void> {
+  signal(p, "SIGTERM");
+  const deadline = Date.now() + 15_000;
+  while (alive(p) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive(p)) signal(p, "SIGKILL");
+}
+
+/**
+ * Restarts every replica of a service, one at a time, without failing a call: the edge stops
+ * sending it new calls first (nginx reload without that replica, as Kubernetes removes an
+ * endpoint before SIGTERM), then it drains (SIGTERM), starts again, becomes healthy, and rejoins
+ * the edge. With one replica there is nowhere else to send calls, so its restart is visible.
+ */
+async function restart(service: string): Promise<void> {
+  const topology = loadTopology(repo);
+  if (!topology.services[service]) throw new Error(`unknown service ${service}; one of ${Object.keys(topology.services).join(", ")}`);
+  const procs = readState();
+  const running = procs.filter(alive);
+  const instances = buildInstances(topology, replicasFrom(process.env, procs));
+  const routes = buildRoutes(repo, topology);
+  const plans = plan(topology, instances);
+  const edge = running.find((p) => p.kind === "edge");
+  const reloadEdge = async (without?: string) => {
+    if (!edge) return;
+    writeEdgeConf(topology, routes, instances.filter((i) => i.name !== without));
+    signal(edge, "SIGHUP");
+    // New workers take the new upstreams at once; old ones finish the calls they hold.
+    await new Promise((r) => setTimeout(r, 1000));
+  };
+  const replicas = instances.filter((i) => i.service === service);
+  for (const instance of replicas) {
+    const old = procs.find((p) => p.name === instance.name);
+    if (replicas.length > 1) await reloadEdge(instance.name);
+    if (old) await stop(old);
+    const proc = start(plans.find((p) => p.name === instance.name)!);
+    procs.splice(old ? procs.indexOf(old) : procs.length, old ? 1 : 0, proc);
+    writeState(procs);
+    await waitFor(`${proc.name} (log: .run/logs/${proc.name}.log)`,
+      async () => { if (!alive(proc)) throw new Error(`${proc.name} exited; see .run/logs/${proc.name}.log`); return (await probe(proc)) === "SERVING"; },
+      60_000);
+    if (replicas.length > 1) await reloadEdge();
+    console.log(`restart: ${proc.name} is serving again on 127.0.0.1:${proc.port}`);
   }
 }
 
@@ -286,10 +349,12 @@ async function main(): Promise<void> {
     const procs = readState();
     if (procs.length === 0) console.log("The mesh is not running (make up starts it).");
     else await table(procs);
+  } else if (cmd === "restart") {
+    await restart(process.argv[3] ?? "");
   } else if (cmd === "pids") {
     for (const p of readState().filter(alive)) console.log(`${p.name} ${p.pid}`);
   } else {
-    console.error("usage: cli.js up|down|status|pids");
+    console.error("usage: cli.js up|down|status|pids|restart <service>");
     process.exit(2);
   }
 }

@@ -163,6 +163,7 @@ export function createOrders(deps: OrdersDeps): Orders {
     const cart = await upstreams.getCart(signal);
     const sig = cartSignature(cart);
     const waitUntil = Date.now() + maxWaitMs;
+    let waits = 0;
     for (;;) {
       const existing = await store.findByRequest(userId, requestId);
       if (!existing) {
@@ -189,7 +190,10 @@ export function createOrders(deps: OrdersDeps): Orders {
         }
       }
       if (Date.now() >= waitUntil || signal.aborted) throw new AbortedError("this request_id is being placed by another call; retry later");
-      await new Promise((r) => setTimeout(r, 25));
+      // Back off with jitter: a storm of duplicates polling every few ms starves the one call
+      // that is placing the order of database time.
+      waits++;
+      await new Promise((r) => setTimeout(r, Math.min(250, 25 * 2 ** Math.min(waits, 4)) * (0.5 + Math.random() / 2)));
     }
   }
 
