@@ -37,6 +37,9 @@ const JWT = /eyJ[A-Za-z0-9_-]{2,}\.eyJ[A-Za-z0-9_-]{2,}\.([A-Za-z0-9_-]*)/g;
 // 13..19 digits, optionally grouped by single spaces or dashes, not glued to other word characters
 // (so hashes, ids and timestamps inside longer tokens are not candidates).
 const CARD = /(?<![0-9A-Za-z_.-])[3456](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z_])/g;
+// W3C trace and span ids are random hex, and a 16-digit span id that happens to be all decimal
+// digits passes Luhn about one time in ten; as the whole value of those log fields it is no card.
+const TRACE_ID_VALUE = /"(trace_id|span_id|parent_id)"\s*:\s*"$/;
 const BEARER = /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/;
 // "refresh_token":"...", "password":"..." and friends, unless the value is empty or redacted.
 const CREDENTIAL_FIELD = /"(refresh_?token|access_?token|refreshToken|accessToken|password|authorization|cvv|card_?number|cardNumber)"\s*:\s*"(?!\[?redacted\]?"|\*+"|")[^"]+"/i;
@@ -74,6 +77,7 @@ export function scanLine(line, mode, literals = []) {
     if (digits.length < 13 || digits.length > 19 || !luhn(digits)) continue;
     // Runs of one digit ("0000...") pass Luhn trivially and are never card numbers.
     if (/^(\d)\1+$/.test(digits)) continue;
+    if (TRACE_ID_VALUE.test(line.slice(Math.max(0, m.index - 24), m.index))) continue;
     if (mode === "repo" && TEST_CARDS.has(digits)) continue;
     found.push("card number");
     break;

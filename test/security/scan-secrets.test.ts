@@ -122,6 +122,14 @@ describe("log mode (a directory of logs)", () => {
     expect(r.err).toContain(`${path.join(d, "svc.log")}:2: ${kind}`);
   });
 
+  test("a span id of decimal digits that passes Luhn is no card, but the same digits elsewhere are", () => {
+    const spanId = withLuhnDigit("587298927112010");
+    const d = logDir({ "svc.log": `${JSON.stringify({ msg: "rpc", trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: spanId })}\n` });
+    expect(run([d]).code).toBe(0);
+    const e = logDir({ "svc.log": `${JSON.stringify({ msg: `charge ${spanId}` })}\n` });
+    expect(run([e]).code).toBe(1);
+  });
+
   test("redacted credential fields pass", () => {
     const d = logDir({ "svc.log": '{"msg":"login","password":"[Redacted]","refresh_token":""}\n' });
     expect(run([d]).code).toBe(0);
