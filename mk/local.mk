@@ -1,5 +1,5 @@
 # The one-machine mesh (issue 6): make up / down / status / logs, and the e2e tests through the edge.
-.PHONY: up down status logs test-e2e
+.PHONY: up down status logs restart test-e2e
 
 MESH_CLI := node mesh/dist/local/cli.js
 
@@ -11,6 +11,9 @@ down: ## Stop exactly what make up started (recorded pids); data stays in .data/
 
 status: ## Show the mesh's table again (service, address, health, metrics, log)
 	@if [ -f mesh/dist/local/cli.js ]; then $(MESH_CLI) status; else echo "The mesh is not running."; fi
+
+restart: build ## Rolling restart of one service, a replica at a time, drained from the edge first: make restart SERVICE=catalog
+	@$(MESH_CLI) restart $(SERVICE)
 
 logs: ## Follow every log of the mesh
 	@tail -n 20 -F .run/logs/*.log
