@@ -47,6 +47,21 @@ test("upsert replaces, get and getMany read back plain objects", async () => {
   expect(many.map((x) => x.id)).toEqual(["zz-1"]);
 });
 
+test("replicas seeding an empty store at once all succeed, and each product is stored once", async () => {
+  const fresh = await createMongoProductStore({ url, db: `${db}_seed` });
+  try {
+    const fixture = Array.from({ length: 30 }, (_, i) => product(`zz-seed-${i}`, { name: `Seed ${i}` }));
+    const counts = await Promise.all([1, 2, 3, 4].map(() => fresh.seed(fixture)));
+    expect(counts.every((n) => n >= 0 && n <= 30)).toBe(true);
+    expect((await fresh.getMany(fixture.map((p) => p.id))).map((p) => p.id)).toEqual(fixture.map((p) => p.id));
+  } finally {
+    await fresh.close();
+    const c = await MongoClient.connect(url);
+    await c.db(`${db}_seed`).dropDatabase();
+    await c.close();
+  }
+});
+
 test("concurrent upserts of one new id all succeed, and one of them is stored", async () => {
   for (let round = 0; round < 5; round++) {
     const id = `zz-race-${round}`;

@@ -86,23 +86,16 @@ export async function createMongoProductStore(opts: MongoProductStoreOptions): P
     async upsert(p) {
       const { _id, ...rest } = toDoc(p);
       // A plain equality filter (id is a validated string): the upsert takes its _id from it.
-      try {
-        await products.replaceOne({ _id }, rest, { upsert: true });
-      } catch (err) {
-        // Two upserts of one new id race to insert it; the loser's insert hits the unique _id
-        // (E11000). By then the document exists, so replacing it again cannot collide.
-        if ((err as { code?: unknown }).code !== 11000) throw err;
-        await products.replaceOne({ _id }, rest, { upsert: true });
-      }
+      await onceInserted(() => products.replaceOne({ _id }, rest, { upsert: true }));
     },
     async seed(list) {
       if (list.length === 0) return 0;
       // $setOnInsert never touches an existing product, so seeding again keeps admin edits.
-      const res = await products.bulkWrite(list.map((p) => {
+      const ops = list.map((p) => {
         const { _id, ...rest } = toDoc(p);
         return { updateOne: { filter: { _id }, update: { $setOnInsert: rest }, upsert: true } };
-      }), { ordered: false });
-      return res.upsertedCount;
+      });
+      return (await onceInserted(() => products.bulkWrite(ops, { ordered: false }))).upsertedCount;
     },
     async count() {
       return products.countDocuments({}, { maxTimeMS });
@@ -111,4 +104,21 @@ export async function createMongoProductStore(opts: MongoProductStoreOptions): P
       await client.close();
     },
   };
+}
+
+/**
+ * Runs an upsert again when it lost an insert race: two replicas (or two admins) upserting one
+ * new _id both miss it and both insert, and the loser hits the unique _id (E11000). The document
+ * exists then, so another round updates it instead; a few rounds settle any number of racers.
+ */
+async function onceInserted<T>(upsert: () => Promise<T>, rounds = 5): Promise<T> {
+  for (let round = 1; ; round++) {
+    try {
+      return await upsert();
+    } catch (err) {
+      const e = err as { code?: number; writeErrors?: { code?: number }[] | { code?: number } };
+      const codes = e.writeErrors === undefined ? [e.code] : (Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors]).map((w) => w.code);
+      if (round >= rounds || codes.length === 0 || codes.some((c) => c !== 11000)) throw err;
+    }
+  }
 }
