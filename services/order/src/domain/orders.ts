@@ -165,7 +165,11 @@ export function createOrders(deps: OrdersDeps): Orders {
     const waitUntil = Date.now() + maxWaitMs;
     let waits = 0;
     for (;;) {
-      const existing = await store.findByRequest(userId, requestId);
+      // By _id, which is derived from (user, request_id): FerretDB 1.x answers only _id lookups
+      // from an index, and a miss on any other field scans the whole collection (measured: 60 ms
+      // at 1,100 orders, growing with every order).
+      const found = await store.findOwned(userId, orderIdFor(userId, requestId));
+      const existing = found && found.requestId === requestId ? found : null;
       if (!existing) {
         if (cart.length === 0) throw new PreconditionError("the cart is empty");
         const now = new Date();

@@ -45,7 +45,7 @@ test("findOwned hides other users' orders; update and release work", async () =>
   const p = order("u3", "r2");
   await store.reserve(p);
   await store.release(p.id);
-  expect(await store.findByRequest("u3", "r2")).toBeNull();
+  expect(await store.findOwned("u3", p.id)).toBeNull();
 });
 
 test("takeOver of one expired lease succeeds once", async () => {

@@ -49,14 +49,16 @@ export async function createMongoOrderStore(opts: MongoOrderStoreOptions): Promi
       const { id, ...rest } = rec;
       return (await insertUnique(orders, { _id: id, ...rest })) ? "inserted" : "duplicate";
     },
-    async findByRequest(userId, requestId) {
-      return fromDoc(await orders.findOne({ userId: { $eq: userId }, requestId: { $eq: requestId } }, { maxTimeMS }));
-    },
     async findOwned(userId, id) {
-      return fromDoc(await orders.findOne({ _id: { $eq: id }, userId: { $eq: userId } }, { maxTimeMS }));
+      // The filter is the bare _id (a validated string, never client JSON) and the owner is
+      // checked here: FerretDB 1.x finds only that filter shape by index, and `{ _id: { $eq } }`
+      // or any extra field scans the collection (measured at 1,100 orders: a miss 8 ms against
+      // 65 ms, growing with every order). The same holds for update below (14 ms against 72 ms).
+      const doc = await orders.findOne({ _id: id }, { maxTimeMS });
+      return doc && doc.userId === userId ? fromDoc(doc) : null;
     },
     async update(id, patch) {
-      await orders.updateOne({ _id: { $eq: id } }, { $set: patch }, { maxTimeMS });
+      await orders.updateOne({ _id: id }, { $set: patch }, { maxTimeMS });
     },
     async release(id) {
       await orders.deleteOne({ _id: { $eq: id }, status: "PENDING" }, { maxTimeMS });

@@ -46,7 +46,6 @@ export interface OrderStore {
   init(): Promise<void>;
   /** Inserts a PENDING order; "duplicate" when (userId, requestId) is taken. */
   reserve(rec: OrderRecord): Promise<"inserted" | "duplicate">;
-  findByRequest(userId: string, requestId: string): Promise<OrderRecord | null>;
   /** The order with this id owned by this user, else null. */
   findOwned(userId: string, id: string): Promise<OrderRecord | null>;
   /** Sets fields of an order the caller owns (holds the lease of). */
