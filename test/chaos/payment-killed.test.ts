@@ -62,12 +62,11 @@ it("fails checkouts fast while payment is dead, loses no money, and recovers wit
   // The breaker did open, and once it was open the checkouts failed fast with UNAVAILABLE.
   expect(fastFails.length).toBeGreaterThanOrEqual(10);
   expect(new Set(fastFails.map((o) => o.codeName))).toEqual(new Set(["UNAVAILABLE"]));
-  // Order's Charge calls were refused by the open breaker in tens of ms at most (in fact under a
-  // millisecond); the whole PlaceOrder still does its cart, catalog and database steps before the
-  // charge, so its p99 is that of a normal checkout, far below payment's 5 s deadline.
-  expect(chargeWhileOpen.count).toBeGreaterThanOrEqual(10);
-  expect(chargeWhileOpen.upperBoundS).toBeLessThanOrEqual(0.025);
-  expect(fastSummary.p99Ms).toBeLessThan(2_000);
+  // With the breaker open, order refuses a checkout before any write (it asks the breaker first),
+  // so the whole PlaceOrder fails fast: tens of ms, not seconds. The few Charge calls that still
+  // reach the breaker (a checkout past that check when it opened) are refused in under 25 ms.
+  expect(fastSummary.p99Ms).toBeLessThan(250);
+  if (chargeWhileOpen.count > 0) expect(chargeWhileOpen.upperBoundS).toBeLessThanOrEqual(0.025);
   // Every failure during the fault was UNAVAILABLE (never INTERNAL, never a hang to the deadline).
   expect(Object.keys(summarize(fault).errors)).toEqual(["UNAVAILABLE"]);
   // Orders flow again, and nothing but payment was restarted.

@@ -1,7 +1,7 @@
 // The saga's Upstreams over mesh clients. This is where transport outcomes become saga facts:
 // which charge errors prove that nothing was taken, and which leave the outcome unknown.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createClient, inboundCall, PreconditionError, runWithInboundCall, type MeshConfig } from "@shopmesh/mesh";
+import { breakerOf, createClient, inboundCall, PreconditionError, runWithInboundCall, type MeshConfig } from "@shopmesh/mesh";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { PaymentService } from "@shopmesh/gen/shop/payment/v1/payment_pb.js";
@@ -65,6 +65,9 @@ export function createUpstreamClients(mesh: MeshConfig, addr: UpstreamAddresses,
     },
     async recordPurchase(orderId, items, signal) {
       await recommendation.recordPurchase({ orderId, items }, { signal });
+    },
+    paymentCircuitOpen() {
+      return breakerOf({ target: "payment", address: addr.payment, config: mesh })?.state() === "open";
     },
   };
 }

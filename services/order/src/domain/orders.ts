@@ -172,6 +172,8 @@ export function createOrders(deps: OrdersDeps): Orders {
       const existing = found && found.requestId === requestId ? found : null;
       if (!existing) {
         if (cart.length === 0) throw new PreconditionError("the cart is empty");
+        // Fail fast, before any write: with payment's breaker open the charge would be refused.
+        if (upstreams.paymentCircuitOpen()) throw new UnavailableError("payment is unavailable (circuit open); nothing was charged, retry later");
         const now = new Date();
         const rec: OrderRecord = {
           id: orderIdFor(userId, requestId), userId, requestId, items: [], currency: "", totalMinor: 0,
@@ -183,6 +185,9 @@ export function createOrders(deps: OrdersDeps): Orders {
       if (existing.status !== "PENDING") return answerExisting(existing, sig);
       answerExisting(existing, sig);
       if (existing.leaseUntil.getTime() < Date.now()) {
+        // Resuming means charging (again, with the same key); with payment's breaker open it
+        // would fail, so fail fast and leave the order as it is for a later retry.
+        if (upstreams.paymentCircuitOpen()) throw new UnavailableError("payment is unavailable (circuit open); this order is still pending, retry later");
         const lease = new Date(Date.now() + leaseMs);
         if (await store.takeOver(existing.id, existing.leaseUntil, lease)) {
           // The previous owner died or gave up: resume where it stopped.

@@ -37,4 +37,6 @@ export interface Upstreams {
   /** Refunds a charge; idempotent. */
   refund(chargeId: string, reason: string, signal: AbortSignal): Promise<void>;
   recordPurchase(orderId: string, items: CartLineIn[], signal: AbortSignal): Promise<void>;
+  /** True while order's circuit breaker to payment is open: a new order could not be charged. */
+  paymentCircuitOpen(): boolean;
 }

@@ -100,6 +100,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
       if (cached) return answer(cached, amountMinor, currency, fp);
 
       const waitUntil = Date.now() + maxWaitMs;
+      let waits = 0;
       for (;;) {
         const now = new Date();
         const rec: ChargeRecord = {
@@ -136,7 +137,13 @@ export function createPayments(deps: PaymentsDeps): Payments {
         if (Date.now() >= waitUntil || signal?.aborted) {
           throw new AbortedError("a charge with this idempotency_key is in progress; retry later");
         }
-        await sleep(pollMs);
+        // Back off with jitter, and look in the cache first, where the winner puts the finished
+        // charge: a storm of waiters re-reading the store every few ms starved the winner of
+        // database time (FerretDB finds a charge by key only by scanning the collection).
+        waits++;
+        await sleep(Math.min(250, pollMs * 2 ** Math.min(waits, 4)) * (0.5 + Math.random() / 2));
+        const done = await deps.cache.get(req.idempotencyKey);
+        if (done) return answer(done, amountMinor, currency, fp);
       }
     },
 

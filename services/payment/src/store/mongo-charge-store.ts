@@ -38,11 +38,9 @@ export async function createMongoChargeStore(opts: MongoChargeStoreOptions): Pro
   const secrets: Collection<SecretDoc> = db.collection<SecretDoc>("secrets");
   const claims: Collection<{ _id: string; at: Date }> = db.collection("lease_claims");
 
-  // A state change of a charge happens once: whoever inserts its claim (a unique _id) makes it.
-  // This is atomic on MongoDB and FerretDB alike, unlike a conditional update, which FerretDB 1.x
-  // runs as read-then-write; and every write after it filters on the bare _id, the only filter
-  // FerretDB 1.x serves from an index (a conditional findOneAndUpdate scanned every charge:
-  // 37 ms at 1,100 charges and growing, the bottleneck of PlaceOrder under load).
+  // A lease takeover happens once per observed lease: whoever inserts its claim (a unique _id)
+  // wins. Atomic on MongoDB and FerretDB alike, unlike a conditional update, which FerretDB 1.x
+  // runs as read-then-write.
   async function claim(name: string): Promise<boolean> {
     try {
       await claims.insertOne({ _id: name, at: new Date() });
@@ -84,21 +82,26 @@ export async function createMongoChargeStore(opts: MongoChargeStoreOptions): Pro
       return r.modifiedCount === 1;
     },
     async finish(id, status, declineReason) {
-      // Settling (finish or release) happens once per record: the claim decides who settles.
-      if (!(await claim(`${id}:settled`))) return null;
+      // A conditional update, not a claim: the status change and the guard are one write, so a
+      // process killed half-way leaves the record PENDING for a takeover, never half-settled.
+      // (FerretDB 1.x scans the collection for this filter shape: the price of that guarantee.)
       const set: Document = { status };
       if (declineReason) set.declineReason = declineReason;
-      await charges.updateOne({ _id: id }, { $set: set }, { maxTimeMS });
-      return fromDoc(await charges.findOne({ _id: id }, { maxTimeMS }));
+      return fromDoc(await charges.findOneAndUpdate(
+        { _id: { $eq: id }, status: "PENDING" },
+        { $set: set },
+        { returnDocument: "after", maxTimeMS },
+      ));
     },
     async release(id) {
-      if (await claim(`${id}:settled`)) await charges.deleteOne({ _id: id }, { maxTimeMS });
+      await charges.deleteOne({ _id: { $eq: id }, status: "PENDING" });
     },
     async markRefunded(id, reason, at) {
-      const doc = await charges.findOne({ _id: id }, { maxTimeMS });
-      if (doc?.status !== "SUCCEEDED" || !(await claim(`${id}:refunded`))) return null;
-      await charges.updateOne({ _id: id }, { $set: { status: "REFUNDED", refundedAt: at, refundReason: reason } }, { maxTimeMS });
-      return fromDoc(await charges.findOne({ _id: id }, { maxTimeMS }));
+      return fromDoc(await charges.findOneAndUpdate(
+        { _id: { $eq: id }, status: "SUCCEEDED" },
+        { $set: { status: "REFUNDED", refundedAt: at, refundReason: reason } },
+        { returnDocument: "after", maxTimeMS },
+      ));
     },
     async ensureSecret(name) {
       // Upsert with $setOnInsert: concurrent first starts agree on one value.
