@@ -181,6 +181,32 @@ function start(p: Plan): Proc {
     port: p.port, adminPort: p.adminPort, log };
 }
 
+/**
+ * Starts a planned process, records it in `procs` (replacing an earlier record of that name) and
+ * waits until it serves. Our fixed ports lie in the kernel's ephemeral range (32768-60999), so an
+ * outgoing connection can hold one for a moment and the bind fails with EADDRINUSE while nothing
+ * listens there: then it tries again, up to three times.
+ */
+async function startHealthy(p: Plan, procs: Proc[], timeoutMs: number): Promise<Proc> {
+  for (let attempt = 1; ; attempt++) {
+    const proc = start(p);
+    const i = procs.findIndex((x) => x.name === p.name);
+    procs.splice(i < 0 ? procs.length : i, i < 0 ? 0 : 1, proc);
+    writeState(procs);
+    try {
+      await waitFor(`${proc.name} (log: .run/logs/${proc.name}.log)`,
+        async () => { if (!alive(proc)) throw new Error(`${proc.name} exited; see .run/logs/${proc.name}.log`); return (await probe(proc)) === "SERVING"; },
+        timeoutMs);
+      return proc;
+    } catch (err) {
+      const tail = readFileSync(proc.log, "utf8").slice(-4000);
+      if (alive(proc) || attempt >= 3 || !/address already in use|EADDRINUSE/i.test(tail) || (await tcpOpen(p.port))) throw err;
+      console.log(`up: ${p.name} could not bind its port (held for a moment by a connection); starting it again`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 async function probe(proc: Pick<Proc, "kind" | "port">): Promise<Health> {
   if (proc.kind === "store") return (await tcpOpen(proc.port)) ? "SERVING" : "DOWN";
   if (proc.kind === "edge") return grpcHealth(proc.port, undefined);
@@ -248,11 +274,7 @@ async function up(): Promise<void> {
     if (kind === "edge" && batch.length > 0) {
       execFileSync(batch[0]!.command[0]!, [...batch[0]!.command.slice(1), "-t", "-q"], { stdio: "inherit" });
     }
-    const started = batch.map((p) => { const proc = start(p); procs.push(proc); return proc; });
-    save();
-    await Promise.all(started.map((proc) => waitFor(`${proc.name} (log: .run/logs/${proc.name}.log)`,
-      async () => { if (!alive(proc)) throw new Error(`${proc.name} exited; see .run/logs/${proc.name}.log`); return (await probe(proc)) === "SERVING"; },
-      kind === "store" ? 20_000 : 60_000)));
+    const started = await Promise.all(batch.map((p) => startHealthy(p, procs, kind === "store" ? 20_000 : 60_000)));
     for (const p of started) console.log(`up: ${p.name} is serving on 127.0.0.1:${p.port}`);
   }
   // The table lists processes in start order, also after a partial restart.
@@ -313,12 +335,7 @@ async function restart(service: string): Promise<void> {
     const old = procs.find((p) => p.name === instance.name);
     if (replicas.length > 1) await reloadEdge(instance.name);
     if (old) await stop(old);
-    const proc = start(plans.find((p) => p.name === instance.name)!);
-    procs.splice(old ? procs.indexOf(old) : procs.length, old ? 1 : 0, proc);
-    writeState(procs);
-    await waitFor(`${proc.name} (log: .run/logs/${proc.name}.log)`,
-      async () => { if (!alive(proc)) throw new Error(`${proc.name} exited; see .run/logs/${proc.name}.log`); return (await probe(proc)) === "SERVING"; },
-      60_000);
+    const proc = await startHealthy(plans.find((p) => p.name === instance.name)!, procs, 60_000);
     if (replicas.length > 1) await reloadEdge();
     console.log(`restart: ${proc.name} is serving again on 127.0.0.1:${proc.port}`);
   }
