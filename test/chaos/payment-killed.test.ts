@@ -1,10 +1,11 @@
 // Scenario 1: payment is SIGKILLed while buyers place orders through the edge. Order's breaker
-// must open and fail checkouts fast; no money may be taken for an order that does not exist;
+// must open and checkouts fail fast (order asks the breaker before any write); no money may be
+// taken for an order that does not exist;
 // once payment is back (the runner's `up`), the breaker closes and orders flow, with nothing
 // else restarted.
 import { invariantSummary, recordScenario } from "./report.js";
 import { createBuyer, invariantsSettled, productIds, settleBuyers, type Buyer } from "./shop.js";
-import { createUnaryClient, newUser, type Outcome } from "./edge-client.js";
+import { createUnaryClient, newUser } from "./edge-client.js";
 import { startLoad, summarize } from "./load.js";
 import { bucketQuantile, histogram, meshPids, meshUp, metric, rememberReplicas, sleep, stopProcess, waitUntil } from "./mesh-control.js";
 
