@@ -2,6 +2,7 @@
 // service that skips the edge and has no client certificate.
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { importPKCS8, SignJWT } from "jose";
 import { join } from "node:path";
 import { GOOD_CARD, grpcCode, grpcurl, grpcurlOk, newUser, repo, sh } from "./support.js";
 
@@ -14,6 +15,19 @@ describe("refusals through the edge", () => {
   it("a forged token gets Unauthenticated", () => {
     const r = grpcurl("shop.cart.v1.CartService/GetCart", {}, "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl");
     expect(grpcCode(r)).toBe("Unauthenticated");
+  });
+
+  it("a token signed with auth's own key but for another audience or issuer gets Unauthenticated", async () => {
+    // The dev signing key and its kid, as auth publishes them: only the claims differ.
+    const key = await importPKCS8(readFileSync(join(repo, ".run", "keys", "jwt-es256.pem"), "utf8"), "ES256");
+    const jwks = await (await fetch("http://127.0.0.1:9091/.well-known/jwks.json")).json() as { keys: { kid: string }[] };
+    const user = newUser("aud");
+    const sign = (iss: string, aud: string) => new SignJWT({ roles: [] }).setProtectedHeader({ alg: "ES256", kid: jwks.keys[0]!.kid })
+      .setSubject(user.userId).setIssuer(iss).setAudience(aud).setIssuedAt().setExpirationTime("5m").sign(key);
+    // The control: the same construction with auth's own claims is accepted.
+    expect(grpcurl("shop.cart.v1.CartService/GetCart", {}, await sign("shopmesh-auth", "shopmesh")).code).toBe(0);
+    expect(grpcCode(grpcurl("shop.cart.v1.CartService/GetCart", {}, await sign("shopmesh-auth", "another-app")))).toBe("Unauthenticated");
+    expect(grpcCode(grpcurl("shop.cart.v1.CartService/GetCart", {}, await sign("someone-else", "shopmesh")))).toBe("Unauthenticated");
   });
 
   it("another user's order gets NotFound", () => {

@@ -79,6 +79,9 @@ function servicePlan(topology: Topology, instance: Instance, instances: Instance
     REDIS_URL: `redis://${stores.redis.host}:${stores.redis.port}`,
     JWKS_URL: `http://127.0.0.1:${first("auth").adminPort}/.well-known/jwks.json`,
     JWT_KEY_FILE: join(run, "keys", "jwt-es256.pem"),
+    // What auth puts in every access token; the services then refuse tokens minted for anything else.
+    JWT_ISSUER: "shopmesh-auth",
+    JWT_AUDIENCE: "shopmesh",
     AUTH_ADMIN_EMAILS: "admin@shop.local",
     LOG_LEVEL: "info",
   };
