@@ -185,6 +185,30 @@ function start(p: Plan): Proc {
 }
 
 /**
+ * Takes our fixed ports out of the kernel's ephemeral range (ip_local_reserved_ports), so that no
+ * outgoing connection of any process is given one of them: 50051-50062 lie in Linux's default
+ * range (32768-60999), and a pooled Mongo connection that got 50062 kept catalog-2 from binding
+ * for its whole life (seen in a CI run). Only root may write it; otherwise startHealthy's retry is
+ * what remains. Binding a reserved port explicitly works as before.
+ */
+function reservePorts(ports: number[]): void {
+  const file = "/proc/sys/net/ipv4/ip_local_reserved_ports";
+  try {
+    const current = readFileSync(file, "utf8").trim();
+    const reserved = (port: number) => current.split(",").filter(Boolean).some((r) => {
+      const [lo, hi] = r.split("-").map(Number);
+      return port >= lo! && port <= (hi ?? lo)!;
+    });
+    const missing = [...new Set(ports)].filter((p) => !reserved(p)).sort((a, b) => a - b);
+    if (missing.length === 0) return;
+    writeFileSync(file, [current, ...missing].filter(Boolean).join(","));
+    console.log(`up: reserved ports ${missing.join(",")} in ip_local_reserved_ports, so no outgoing connection can take them`);
+  } catch {
+    // Not root, or not Linux: a port taken by a connection is retried by startHealthy.
+  }
+}
+
+/**
  * Starts a planned process, records it in `procs` (replacing an earlier record of that name) and
  * waits until it serves. Our fixed ports lie in the kernel's ephemeral range (32768-60999), so an
  * outgoing connection can hold one for a moment and the bind fails with EADDRINUSE while nothing
@@ -265,6 +289,7 @@ async function up(): Promise<void> {
       }
     }
   }
+  reservePorts(plans.flatMap((p) => [p.port, p.adminPort].filter((x): x is number => x !== undefined)));
   // The dev CA and a certificate per identity, made once (kept across restarts, never committed).
   makeDevCerts(certDir, [...Object.keys(topology.services), "edge", "reflector"]);
   writeEdgeConf(topology, routes, instances);
