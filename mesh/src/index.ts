@@ -11,7 +11,7 @@ export { inboundCall, runWithInboundCall, currentUser, currentCaller, userKey, c
 export type { InboundCall, User } from "./context.js";
 export { serve } from "./serve.js";
 export type { ServeOptions, MeshServer, ServiceRegistration, AdminRoute } from "./serve.js";
-export { closeOnSignals } from "./serve-signals.js";
+export { stopOnSignals } from "./serve-signals.js";
 export { createLogger } from "./logger.js";
 export type { Logger } from "./logger.js";
 export { meshRegistry } from "./metrics.js";

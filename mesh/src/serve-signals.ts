@@ -1,21 +1,26 @@
-// SIGTERM/SIGINT handling for a service's main.ts: drain every server once, then exit, so Kubernetes
-// and `make down` stop a service without cutting in-flight calls.
-import type { MeshServer } from "./serve.js";
+// SIGTERM/SIGINT handling for a service's main.ts: drain once, then exit, so Kubernetes and
+// `make down` stop a service without cutting in-flight calls.
 
-/** Closes `servers` (grace `graceMs`) on the first SIGTERM or SIGINT, runs `onClosed`, then exits 0 (1 on error). */
-export function closeOnSignals(servers: MeshServer[], opts: { graceMs?: number; onClosed?: () => Promise<void> | void } = {}): void {
+/**
+ * Runs `stop` (the service's graceful drain) on the first SIGTERM or SIGINT, then exits 0, or 1
+ * when it fails. A second signal while draining means "now": exit at once.
+ */
+export function stopOnSignals(stop: () => Promise<void>, log: { info(obj: object, msg: string): void; error(obj: object, msg: string): void } = consoleLog): void {
   let started = false;
   const handler = (signal: NodeJS.Signals) => {
-    // A second signal while draining means "now": exit without waiting further.
     if (started) process.exit(1);
     started = true;
-    Promise.all(servers.map((s) => s.close(opts.graceMs)))
-      .then(() => opts.onClosed?.())
-      .then(() => process.exit(0), (err) => {
-        console.error(`shutdown after ${signal} failed`, err);
-        process.exit(1);
-      });
+    log.info({ signal }, "shutting down");
+    stop().then(() => process.exit(0), (err: unknown) => {
+      log.error({ err, signal }, "unclean shutdown");
+      process.exit(1);
+    });
   };
   process.on("SIGTERM", handler);
   process.on("SIGINT", handler);
 }
+
+const consoleLog = {
+  info: (obj: object, msg: string) => console.log(msg, obj),
+  error: (obj: object, msg: string) => console.error(msg, obj),
+};

@@ -3,6 +3,7 @@
 // `describe` work through nginx. Started by the local mesh runner (cli.ts).
 import { loadMeshConfig } from "../config.js";
 import { serve } from "../serve.js";
+import { stopOnSignals } from "../serve-signals.js";
 
 async function main(): Promise<void> {
   const config = loadMeshConfig(process.env, "reflector");
@@ -11,9 +12,7 @@ async function main(): Promise<void> {
     adminPort: process.env.ADMIN_PORT ? Number(process.env.ADMIN_PORT) : undefined,
     services: [], config, reflection: { all: true },
   });
-  const stop = () => { void server.close(2000).then(() => process.exit(0)); };
-  process.once("SIGTERM", stop);
-  process.once("SIGINT", stop);
+  stopOnSignals(() => server.close(2000));
 }
 
 main().catch((err: unknown) => {

@@ -1,16 +1,12 @@
 // auth's entry point: the only place that reads the environment. SIGTERM closes gracefully.
-import { createLogger, loadMeshConfig } from "@shopmesh/mesh";
+import { createLogger, loadMeshConfig, stopOnSignals } from "@shopmesh/mesh";
 import { parseAuthConfig } from "./config.js";
 import { startServer, stopServer } from "./server.js";
 
 async function main(): Promise<void> {
   const config = { ...parseAuthConfig(process.env), mesh: loadMeshConfig(process.env, "auth") };
   await startServer(config);
-  const shutdown = () => {
-    stopServer().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  stopOnSignals(stopServer, createLogger("auth"));
 }
 
 main().catch((err: unknown) => {

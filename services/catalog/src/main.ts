@@ -1,6 +1,6 @@
 // catalog's entry point: the only place that reads the environment. SIGTERM closes gracefully.
 // `--seed-only` loads the fixture products that are missing, then exits (no mesh needed).
-import { createLogger, loadMeshConfig } from "@shopmesh/mesh";
+import { createLogger, loadMeshConfig, stopOnSignals } from "@shopmesh/mesh";
 import { parseCatalogConfig } from "./config.js";
 import { seedOnly, startServer, stopServer } from "./server.js";
 
@@ -14,11 +14,7 @@ async function main(): Promise<void> {
     return;
   }
   await startServer({ ...config, mesh: loadMeshConfig(process.env, "catalog") });
-  const shutdown = () => {
-    stopServer().then(() => process.exit(0), () => process.exit(1));
-  };
-  process.once("SIGTERM", shutdown);
-  process.once("SIGINT", shutdown);
+  stopOnSignals(stopServer, log);
 }
 
 main().catch((err: unknown) => {

@@ -1,5 +1,5 @@
 // Entry point: environment → typed config → server; SIGTERM/SIGINT drain and exit.
-import { createLogger, loadMeshConfig } from "@shopmesh/mesh";
+import { createLogger, loadMeshConfig, stopOnSignals } from "@shopmesh/mesh";
 import { parsePaymentConfig } from "./config.js";
 import { startServer, stopServer } from "./server.js";
 
@@ -8,12 +8,7 @@ async function main(): Promise<void> {
   const config = parsePaymentConfig(process.env, loadMeshConfig(process.env, "payment"));
   const { port, adminPort } = await startServer(config);
   log.info({ port, adminPort, faultLatencyMs: config.faultLatencyMs, faultFailureRate: config.faultFailureRate }, "payment serving");
-  const shutdown = (signal: string) => {
-    log.info({ signal }, "shutting down");
-    stopServer().then(() => process.exit(0), (err: unknown) => { log.error({ err }, "unclean shutdown"); process.exit(1); });
-  };
-  process.once("SIGTERM", () => shutdown("SIGTERM"));
-  process.once("SIGINT", () => shutdown("SIGINT"));
+  stopOnSignals(stopServer, log);
 }
 
 main().catch((err: unknown) => {
