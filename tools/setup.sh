@@ -38,14 +38,16 @@ exec 9>"$BIN/.setup.lock"
 flock 9
 
 # ---------------------------------------------------------------------------------------------
-# apt: Debian's redis-server and nginx (nginx is built with http_v2 and grpc, so grpc_pass works).
+# apt: Debian's redis-server and nginx (nginx is built with http_v2 and grpc, so grpc_pass works),
+# and iproute2's ss, which make up uses to name whoever holds a port it needs.
 # The project starts its own instances on its own ports, so the packages' services must not run.
 setup_apt() {
   local need=()
   [[ -x /usr/bin/redis-server ]] || need+=(redis-server)
   [[ -x /usr/sbin/nginx ]] || need+=(nginx)
+  command -v ss >/dev/null || need+=(iproute2)
   if ((${#need[@]} == 0)); then
-    say "apt ok (redis-server, nginx present)"
+    say "apt ok (redis-server, nginx, ss present)"
   else
     say "installing ${need[*]} from Debian..."
     [[ $(id -u) == 0 ]] || die "apt: installing ${need[*]} needs root"
