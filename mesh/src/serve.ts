@@ -186,6 +186,32 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     active.delete(ac);
   };
 
+  // What every call does before its handler runs: admission (access, identity, JWT), the deadline,
+  // decoding the request and building the handler context. `onInbound` hears the inbound call as
+  // soon as it exists, so a failure in a later step is still logged with its trace and caller.
+  const accept = async (call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>, m: MethodEntry,
+    kind: MethodKind, ac: LazyAbortController, running: Running, fail: (err: unknown) => void,
+    onInbound: (inbound: InboundCall) => void): Promise<{ cur: InboundCall; req: unknown; ctx: MeshHandlerContext }> => {
+    const [cur, pending] = admit(call, m, kind, ac);
+    onInbound(cur);
+    if (pending !== undefined) await pending;
+    if (cur.deadline <= Date.now()) throw new ConnectError("deadline exceeded", Code.DeadlineExceeded);
+    running.deadline = cur.deadline;
+    running.expire = () => {
+      // Our (possibly capped) deadline passed: answer now and tell the handler to stop.
+      const reason = new DOMException("deadline exceeded", "TimeoutError");
+      ac.abort(reason);
+      fail(reason);
+    };
+    let req;
+    try {
+      req = fromBinary(m.input, call.request);
+    } catch {
+      throw new ConnectError("request message is not valid protobuf", Code.InvalidArgument);
+    }
+    return { cur, req, ctx: new MeshHandlerContext(m.service, m.method, ac, cur, call.metadata, () => call.getPeer()) };
+  };
+
   const unary = (m: MethodEntry) => (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
     const t0 = performance.now();
     const running: Running = { deadline: Infinity, expire: noop };
@@ -207,25 +233,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       callback(statusFromConnectError(ce, trailer));
     };
     const run = async () => {
-      const [cur0, pending] = admit(call, m, "unary", ac);
-      inbound = cur0;
-      if (pending !== undefined) await pending;
-      if (inbound.deadline <= Date.now()) throw new ConnectError("deadline exceeded", Code.DeadlineExceeded);
-      running.deadline = inbound.deadline;
-      running.expire = () => {
-        // Our (possibly capped) deadline passed: answer now and tell the handler to stop.
-        const reason = new DOMException("deadline exceeded", "TimeoutError");
-        ac.abort(reason);
-        fail(reason);
-      };
-      let req;
-      try {
-        req = fromBinary(m.input, call.request);
-      } catch {
-        throw new ConnectError("request message is not valid protobuf", Code.InvalidArgument);
-      }
-      const ctx = new MeshHandlerContext(m.service, m.method, ac, inbound, call.metadata, () => call.getPeer());
-      const cur = inbound;
+      const { cur, req, ctx } = await accept(call, m, "unary", ac, running, fail, (i) => { inbound = i; });
       try {
         const res = await runWithInboundCall(cur, () => m.impl(req, ctx));
         if (done) return;
@@ -278,24 +286,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       if (!call.cancelled) call.emit("error", statusFromConnectError(ce, trailer));
     };
     const run = async () => {
-      const [cur0, pending] = admit(call, m, "server_streaming", ac);
-      inbound = cur0;
-      if (pending !== undefined) await pending;
-      if (inbound.deadline <= Date.now()) throw new ConnectError("deadline exceeded", Code.DeadlineExceeded);
-      running.deadline = inbound.deadline;
-      running.expire = () => {
-        const reason = new DOMException("deadline exceeded", "TimeoutError");
-        ac.abort(reason);
-        fail(reason);
-      };
-      let req;
-      try {
-        req = fromBinary(m.input, call.request);
-      } catch {
-        throw new ConnectError("request message is not valid protobuf", Code.InvalidArgument);
-      }
-      const ctx = new MeshHandlerContext(m.service, m.method, ac, inbound, call.metadata, () => call.getPeer());
-      const cur = inbound;
+      const { cur, req, ctx } = await accept(call, m, "server_streaming", ac, running, fail, (i) => { inbound = i; });
       try {
         await runWithInboundCall(cur, async () => {
           const iterable = m.impl(req, ctx) as AsyncIterable<unknown>;
