@@ -38,12 +38,11 @@ export async function createMongoChargeStore(opts: MongoChargeStoreOptions): Pro
   const secrets: Collection<SecretDoc> = db.collection<SecretDoc>("secrets");
   const claims: Collection<{ _id: string; at: Date }> = db.collection("lease_claims");
 
-  // A lease takeover happens once per observed lease: whoever inserts its claim (a unique _id)
-  // wins. Atomic on MongoDB and FerretDB alike, unlike a conditional update, which FerretDB 1.x
-  // runs as read-then-write.
-  async function claim(name: string): Promise<boolean> {
+  // An insert under a unique key happens once, on MongoDB and FerretDB alike (a conditional
+  // update does not: FerretDB 1.x runs it as read-then-write). False when the key was taken.
+  async function insertedOnce(insert: () => Promise<unknown>): Promise<boolean> {
     try {
-      await claims.insertOne({ _id: name, at: new Date() });
+      await insert();
       return true;
     } catch (err) {
       if (err instanceof MongoServerError && err.code === 11000) return false;
@@ -56,13 +55,7 @@ export async function createMongoChargeStore(opts: MongoChargeStoreOptions): Pro
       await charges.createIndex({ key: 1 }, { unique: true, name: "key_unique" });
     },
     async insertPending(rec) {
-      try {
-        await charges.insertOne(toDoc(rec));
-        return "inserted";
-      } catch (err) {
-        if (err instanceof MongoServerError && err.code === 11000) return "duplicate";
-        throw err;
-      }
+      return (await insertedOnce(() => charges.insertOne(toDoc(rec)))) ? "inserted" : "duplicate";
     },
     async findByKey(key) {
       return fromDoc(await charges.findOne({ key: { $eq: key } }, { maxTimeMS }));
@@ -74,7 +67,7 @@ export async function createMongoChargeStore(opts: MongoChargeStoreOptions): Pro
       // Measured: FerretDB 1.24 runs a conditional updateOne as read-then-write, so two racing
       // updates both report modifiedCount 1. An insert under a unique _id is atomic, so the
       // claim on one observed lease is an insert; the update after it only records the lease.
-      if (!(await claim(`${id}@${expectedLease.getTime()}`))) return false;
+      if (!(await insertedOnce(() => claims.insertOne({ _id: `${id}@${expectedLease.getTime()}`, at: new Date() })))) return false;
       const r = await charges.updateOne(
         { _id: { $eq: id }, status: "PENDING", leaseUntil: { $eq: expectedLease } },
         { $set: { leaseUntil: newLease } },
