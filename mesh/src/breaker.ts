@@ -1,5 +1,11 @@
 import CircuitBreaker from "opossum";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
+
+/** The ErrorInfo domain of errors the mesh itself raises. */
+export const MESH_DOMAIN = "mesh.shop.local";
+/** ErrorInfo reason of a call an open breaker refused: it was never sent. */
+export const CIRCUIT_OPEN = "CIRCUIT_OPEN";
 
 /** Breaker states, in the order of the `shop_breaker_state` gauge (0, 1, 2). */
 export type BreakerState = "closed" | "halfOpen" | "open";
@@ -141,7 +147,10 @@ export function createBreaker(target: string, opts: BreakerOptions = {}): Breake
         out = await cb.fire(() => action(fn));
       } catch (e) {
         if ((e as { code?: unknown }).code === "EOPENBREAKER") {
-          throw new ConnectError(`circuit open for ${target}`, Code.Unavailable);
+          // The reason tells a caller that nothing was sent (a saga may treat it as "unsent").
+          throw new ConnectError(`circuit open for ${target}`, Code.Unavailable, undefined, [
+            { desc: ErrorInfoSchema, value: { reason: CIRCUIT_OPEN, domain: MESH_DOMAIN, metadata: { target } } },
+          ]);
         }
         if (cb.closed) {
           record(true);

@@ -2,7 +2,7 @@
 // the classes below and never picks transport codes itself; serve() and the client call
 // toConnectError so every failure leaves a process with an explicit, honest gRPC status.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
+import { BadRequestSchema, ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { createLogger } from "./logger.js";
 
 /** One invalid request field: `field` is the proto field path (e.g. "product.price.amount_minor"). */
@@ -13,10 +13,36 @@ export interface FieldViolation {
   description: string;
 }
 
+/** A stable, machine-readable reason for a failure; travels as google.rpc.ErrorInfo. */
+export interface ErrorReason {
+  /** UPPER_SNAKE_CASE, unique within the domain, e.g. "CARD_DECLINED". */
+  reason: string;
+  /** The service that defines the reason, e.g. "payment.shop.local". */
+  domain: string;
+  /** Facts about the failure, for the caller's program (never secrets). */
+  metadata?: Record<string, string>;
+}
+
 /** Base class of every domain error; `code` is the gRPC code the one map gives it. */
 export abstract class DomainError extends Error {
   /** The gRPC status code this error becomes on the wire. */
   abstract readonly code: Code;
+  /** Why, for the caller's program: other services branch on this, never on the message. */
+  reason?: ErrorReason;
+}
+
+/** Gives a domain error its machine-readable reason and returns it, for `throw withReason(...)`. */
+export function withReason<E extends DomainError>(err: E, reason: ErrorReason): E {
+  err.reason = reason;
+  return err;
+}
+
+/** The google.rpc.ErrorInfo of a failed call (or a local DomainError), if it has one. */
+export function reasonOf(err: unknown): ErrorReason | undefined {
+  if (err instanceof DomainError) return err.reason;
+  if (!(err instanceof ConnectError)) return undefined;
+  const info = err.findDetails(ErrorInfoSchema)[0];
+  return info ? { reason: info.reason, domain: info.domain, metadata: { ...info.metadata } } : undefined;
 }
 
 /** Invalid input: becomes InvalidArgument with google.rpc.BadRequest field violations. */
@@ -92,10 +118,12 @@ export function toConnectError(err: unknown): ConnectError {
     // Invalid input: the violations travel as google.rpc.BadRequest so clients can show them per field.
     return new ConnectError(err.message, Code.InvalidArgument, undefined, [
       { desc: BadRequestSchema, value: { fieldViolations: err.violations } },
+      ...infoDetails(err),
     ], err);
   }
-  // Other domain errors already name their code; their messages are written for the caller.
-  if (err instanceof DomainError) return new ConnectError(err.message, err.code, undefined, undefined, err);
+  // Other domain errors already name their code; their messages are written for the caller, and
+  // their reason (if any) for the caller's program.
+  if (err instanceof DomainError) return new ConnectError(err.message, err.code, undefined, infoDetails(err), err);
   // Duck-typed, not instanceof Error: DOMException and errors from other realms (vm, jest) fail instanceof.
   if (isErrorLike(err)) {
     // AbortSignal.timeout() and our deadline timers abort with a TimeoutError: the deadline passed.
@@ -112,6 +140,10 @@ export function toConnectError(err: unknown): ConnectError {
   // Anything else is a bug: the client learns only that it failed; the details go to our log.
   log.error({ err }, "internal error");
   return new ConnectError("internal error", Code.Internal, undefined, undefined, err);
+}
+
+function infoDetails(err: DomainError) {
+  return err.reason ? [{ desc: ErrorInfoSchema, value: { reason: err.reason.reason, domain: err.reason.domain, metadata: err.reason.metadata ?? {} } }] : [];
 }
 
 const mongoUnavailableNames = new Set([

@@ -1,8 +1,9 @@
 // @shopmesh/mesh: the TypeScript service runtime. One export line per concept; anything not listed
 // here is private. mesh-server and mesh-client each add their own lines.
-export { ValidationError, NotFoundError, AlreadyExistsError, PreconditionError, UnauthenticatedError, PermissionDeniedError, RateLimitedError, AbortedError, UnavailableError, DomainError, toConnectError } from "./errors.js";
-export type { FieldViolation } from "./errors.js";
+export { ValidationError, NotFoundError, AlreadyExistsError, PreconditionError, UnauthenticatedError, PermissionDeniedError, RateLimitedError, AbortedError, UnavailableError, DomainError, toConnectError, withReason, reasonOf } from "./errors.js";
+export type { FieldViolation, ErrorReason } from "./errors.js";
 export { Violations } from "./violations.js";
+export { insertOnce } from "./insert-once.js";
 export { parseSettings, parsers } from "./settings.js";
 export type { Setting, Settings } from "./settings.js";
 export { loadMeshConfig, loadTopology, loadTlsMaterial, spiffeId, defaultLimits, defaultTopologyPath } from "./config.js";
@@ -32,7 +33,7 @@ export { createDeadlineInterceptor, deadlineKey, abortReasonToError } from "./de
 export type { DeadlineOptions, InboundCallInfo } from "./deadline.js";
 export { createRetryInterceptor, createRetryBudget, isRetrySafe } from "./retry.js";
 export type { RetryOptions, RetryBudget } from "./retry.js";
-export { createBreaker, createBreakerInterceptor, isTripCode } from "./breaker.js";
+export { createBreaker, createBreakerInterceptor, isTripCode, MESH_DOMAIN, CIRCUIT_OPEN } from "./breaker.js";
 export type { Breaker, BreakerOptions, BreakerState } from "./breaker.js";
 export { clientMetrics, createMetricsInterceptor } from "./client-metrics.js";
 export type { ClientMetrics } from "./client-metrics.js";

@@ -564,6 +564,107 @@ func (x *GetChargeResponse) GetCharge() *Charge {
 	return nil
 }
 
+// ResolveChargeRequest names an idempotency key.
+type ResolveChargeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The key given to Charge.
+	IdempotencyKey string `protobuf:"bytes,1,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ResolveChargeRequest) Reset() {
+	*x = ResolveChargeRequest{}
+	mi := &file_shop_payment_v1_payment_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveChargeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveChargeRequest) ProtoMessage() {}
+
+func (x *ResolveChargeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_payment_v1_payment_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveChargeRequest.ProtoReflect.Descriptor instead.
+func (*ResolveChargeRequest) Descriptor() ([]byte, []int) {
+	return file_shop_payment_v1_payment_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ResolveChargeRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// ResolveChargeResponse is the final outcome of a key.
+type ResolveChargeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Set when money was taken under the key (it may have been refunded since).
+	Charge *Charge `protobuf:"bytes,1,opt,name=charge,proto3" json:"charge,omitempty"`
+	// Set when nothing was taken: why (e.g. "card_declined", "voided").
+	NotChargedReason string `protobuf:"bytes,2,opt,name=not_charged_reason,json=notChargedReason,proto3" json:"not_charged_reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *ResolveChargeResponse) Reset() {
+	*x = ResolveChargeResponse{}
+	mi := &file_shop_payment_v1_payment_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveChargeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveChargeResponse) ProtoMessage() {}
+
+func (x *ResolveChargeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_payment_v1_payment_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveChargeResponse.ProtoReflect.Descriptor instead.
+func (*ResolveChargeResponse) Descriptor() ([]byte, []int) {
+	return file_shop_payment_v1_payment_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ResolveChargeResponse) GetCharge() *Charge {
+	if x != nil {
+		return x.Charge
+	}
+	return nil
+}
+
+func (x *ResolveChargeResponse) GetNotChargedReason() string {
+	if x != nil {
+		return x.NotChargedReason
+	}
+	return ""
+}
+
 var File_shop_payment_v1_payment_proto protoreflect.FileDescriptor
 
 const file_shop_payment_v1_payment_proto_rawDesc = "" +
@@ -601,13 +702,19 @@ const file_shop_payment_v1_payment_proto_rawDesc = "" +
 	"\x10GetChargeRequest\x12\x1b\n" +
 	"\tcharge_id\x18\x01 \x01(\tR\bchargeId\"D\n" +
 	"\x11GetChargeResponse\x12/\n" +
-	"\x06charge\x18\x01 \x01(\v2\x17.shop.payment.v1.ChargeR\x06charge*f\n" +
+	"\x06charge\x18\x01 \x01(\v2\x17.shop.payment.v1.ChargeR\x06charge\"?\n" +
+	"\x14ResolveChargeRequest\x12'\n" +
+	"\x0fidempotency_key\x18\x01 \x01(\tR\x0eidempotencyKey\"v\n" +
+	"\x15ResolveChargeResponse\x12/\n" +
+	"\x06charge\x18\x01 \x01(\v2\x17.shop.payment.v1.ChargeR\x06charge\x12,\n" +
+	"\x12not_charged_reason\x18\x02 \x01(\tR\x10notChargedReason*f\n" +
 	"\fChargeStatus\x12\x1d\n" +
 	"\x19CHARGE_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17CHARGE_STATUS_SUCCEEDED\x10\x01\x12\x1a\n" +
-	"\x16CHARGE_STATUS_REFUNDED\x10\x022\x89\x02\n" +
+	"\x16CHARGE_STATUS_REFUNDED\x10\x022\xee\x02\n" +
 	"\x0ePaymentService\x12N\n" +
-	"\x06Charge\x12\x1e.shop.payment.v1.ChargeRequest\x1a\x1f.shop.payment.v1.ChargeResponse\"\x03\x90\x02\x02\x12N\n" +
+	"\x06Charge\x12\x1e.shop.payment.v1.ChargeRequest\x1a\x1f.shop.payment.v1.ChargeResponse\"\x03\x90\x02\x02\x12c\n" +
+	"\rResolveCharge\x12%.shop.payment.v1.ResolveChargeRequest\x1a&.shop.payment.v1.ResolveChargeResponse\"\x03\x90\x02\x02\x12N\n" +
 	"\x06Refund\x12\x1e.shop.payment.v1.RefundRequest\x1a\x1f.shop.payment.v1.RefundResponse\"\x03\x90\x02\x02\x12W\n" +
 	"\tGetCharge\x12!.shop.payment.v1.GetChargeRequest\x1a\".shop.payment.v1.GetChargeResponse\"\x03\x90\x02\x01B\xc0\x01\n" +
 	"\x13com.shop.payment.v1B\fPaymentProtoP\x01Z=github.com/shopmesh/shopmesh/gen/go/shop/payment/v1;paymentv1\xa2\x02\x03SPX\xaa\x02\x0fShop.Payment.V1\xca\x02\x0fShop\\Payment\\V1\xe2\x02\x1bShop\\Payment\\V1\\GPBMetadata\xea\x02\x11Shop::Payment::V1b\x06proto3"
@@ -625,7 +732,7 @@ func file_shop_payment_v1_payment_proto_rawDescGZIP() []byte {
 }
 
 var file_shop_payment_v1_payment_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shop_payment_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_shop_payment_v1_payment_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_shop_payment_v1_payment_proto_goTypes = []any{
 	(ChargeStatus)(0),             // 0: shop.payment.v1.ChargeStatus
 	(*CreditCard)(nil),            // 1: shop.payment.v1.CreditCard
@@ -636,30 +743,35 @@ var file_shop_payment_v1_payment_proto_goTypes = []any{
 	(*RefundResponse)(nil),        // 6: shop.payment.v1.RefundResponse
 	(*GetChargeRequest)(nil),      // 7: shop.payment.v1.GetChargeRequest
 	(*GetChargeResponse)(nil),     // 8: shop.payment.v1.GetChargeResponse
-	(*v1.Money)(nil),              // 9: shop.common.v1.Money
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(*ResolveChargeRequest)(nil),  // 9: shop.payment.v1.ResolveChargeRequest
+	(*ResolveChargeResponse)(nil), // 10: shop.payment.v1.ResolveChargeResponse
+	(*v1.Money)(nil),              // 11: shop.common.v1.Money
+	(*timestamppb.Timestamp)(nil), // 12: google.protobuf.Timestamp
 }
 var file_shop_payment_v1_payment_proto_depIdxs = []int32{
-	9,  // 0: shop.payment.v1.Charge.amount:type_name -> shop.common.v1.Money
+	11, // 0: shop.payment.v1.Charge.amount:type_name -> shop.common.v1.Money
 	0,  // 1: shop.payment.v1.Charge.status:type_name -> shop.payment.v1.ChargeStatus
-	10, // 2: shop.payment.v1.Charge.create_time:type_name -> google.protobuf.Timestamp
-	10, // 3: shop.payment.v1.Charge.refund_time:type_name -> google.protobuf.Timestamp
-	9,  // 4: shop.payment.v1.ChargeRequest.amount:type_name -> shop.common.v1.Money
+	12, // 2: shop.payment.v1.Charge.create_time:type_name -> google.protobuf.Timestamp
+	12, // 3: shop.payment.v1.Charge.refund_time:type_name -> google.protobuf.Timestamp
+	11, // 4: shop.payment.v1.ChargeRequest.amount:type_name -> shop.common.v1.Money
 	1,  // 5: shop.payment.v1.ChargeRequest.card:type_name -> shop.payment.v1.CreditCard
 	2,  // 6: shop.payment.v1.ChargeResponse.charge:type_name -> shop.payment.v1.Charge
 	2,  // 7: shop.payment.v1.RefundResponse.charge:type_name -> shop.payment.v1.Charge
 	2,  // 8: shop.payment.v1.GetChargeResponse.charge:type_name -> shop.payment.v1.Charge
-	3,  // 9: shop.payment.v1.PaymentService.Charge:input_type -> shop.payment.v1.ChargeRequest
-	5,  // 10: shop.payment.v1.PaymentService.Refund:input_type -> shop.payment.v1.RefundRequest
-	7,  // 11: shop.payment.v1.PaymentService.GetCharge:input_type -> shop.payment.v1.GetChargeRequest
-	4,  // 12: shop.payment.v1.PaymentService.Charge:output_type -> shop.payment.v1.ChargeResponse
-	6,  // 13: shop.payment.v1.PaymentService.Refund:output_type -> shop.payment.v1.RefundResponse
-	8,  // 14: shop.payment.v1.PaymentService.GetCharge:output_type -> shop.payment.v1.GetChargeResponse
-	12, // [12:15] is the sub-list for method output_type
-	9,  // [9:12] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	2,  // 9: shop.payment.v1.ResolveChargeResponse.charge:type_name -> shop.payment.v1.Charge
+	3,  // 10: shop.payment.v1.PaymentService.Charge:input_type -> shop.payment.v1.ChargeRequest
+	9,  // 11: shop.payment.v1.PaymentService.ResolveCharge:input_type -> shop.payment.v1.ResolveChargeRequest
+	5,  // 12: shop.payment.v1.PaymentService.Refund:input_type -> shop.payment.v1.RefundRequest
+	7,  // 13: shop.payment.v1.PaymentService.GetCharge:input_type -> shop.payment.v1.GetChargeRequest
+	4,  // 14: shop.payment.v1.PaymentService.Charge:output_type -> shop.payment.v1.ChargeResponse
+	10, // 15: shop.payment.v1.PaymentService.ResolveCharge:output_type -> shop.payment.v1.ResolveChargeResponse
+	6,  // 16: shop.payment.v1.PaymentService.Refund:output_type -> shop.payment.v1.RefundResponse
+	8,  // 17: shop.payment.v1.PaymentService.GetCharge:output_type -> shop.payment.v1.GetChargeResponse
+	14, // [14:18] is the sub-list for method output_type
+	10, // [10:14] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_shop_payment_v1_payment_proto_init() }
@@ -673,7 +785,7 @@ func file_shop_payment_v1_payment_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_payment_v1_payment_proto_rawDesc), len(file_shop_payment_v1_payment_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,9 +22,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PaymentService_Charge_FullMethodName    = "/shop.payment.v1.PaymentService/Charge"
-	PaymentService_Refund_FullMethodName    = "/shop.payment.v1.PaymentService/Refund"
-	PaymentService_GetCharge_FullMethodName = "/shop.payment.v1.PaymentService/GetCharge"
+	PaymentService_Charge_FullMethodName        = "/shop.payment.v1.PaymentService/Charge"
+	PaymentService_ResolveCharge_FullMethodName = "/shop.payment.v1.PaymentService/ResolveCharge"
+	PaymentService_Refund_FullMethodName        = "/shop.payment.v1.PaymentService/Refund"
+	PaymentService_GetCharge_FullMethodName     = "/shop.payment.v1.PaymentService/GetCharge"
 )
 
 // PaymentServiceClient is the client API for PaymentService service.
@@ -35,11 +36,23 @@ const (
 type PaymentServiceClient interface {
 	// Charge charges a card once per idempotency_key. Repeating a call with the same key and
 	// amount returns the original charge without charging again, so it is safe to retry.
+	// Failures carry a google.rpc.ErrorInfo (domain "payment.shop.local") whose reason callers
+	// branch on; the message is for humans.
 	// Errors: INVALID_ARGUMENT (with field violations) for a malformed key, amount, card number
-	// (Luhn), CVV or an expired card; FAILED_PRECONDITION when the card is declined (the reason is
-	// in the message) or the key was used before with another amount or card; UNAVAILABLE when
-	// the processor fails.
+	// (Luhn), CVV or an expired card; FAILED_PRECONDITION with reason CARD_DECLINED (metadata
+	// decline_reason) when the card is declined, CHARGE_VOIDED when ResolveCharge closed the key
+	// before this charge reached the processor (nothing was taken), or IDEMPOTENCY_KEY_REUSED when
+	// the key was used before with another amount or card (the first attempt stands: ask
+	// ResolveCharge what it became); UNAVAILABLE with reason PROCESSOR_UNAVAILABLE when the
+	// processor failed before taking anything.
 	Charge(ctx context.Context, in *ChargeRequest, opts ...grpc.CallOption) (*ChargeResponse, error)
+	// ResolveCharge says what became of an idempotency key, for a caller that does not know
+	// whether its Charge went through (a timeout, a crash). It never charges. When no charge was
+	// taken under the key, it closes the key first, so a Charge still in flight can no longer
+	// take money: the answer "not charged" is final. Calling it again returns the same answer.
+	// Errors: INVALID_ARGUMENT for a malformed idempotency_key; UNAVAILABLE when the processor
+	// cannot be asked.
+	ResolveCharge(ctx context.Context, in *ResolveChargeRequest, opts ...grpc.CallOption) (*ResolveChargeResponse, error)
 	// Refund refunds a charge in full. Refunding a refunded charge returns it unchanged.
 	// Errors: INVALID_ARGUMENT for a malformed charge_id or reason; NOT_FOUND for an unknown charge.
 	Refund(ctx context.Context, in *RefundRequest, opts ...grpc.CallOption) (*RefundResponse, error)
@@ -60,6 +73,16 @@ func (c *paymentServiceClient) Charge(ctx context.Context, in *ChargeRequest, op
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ChargeResponse)
 	err := c.cc.Invoke(ctx, PaymentService_Charge_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *paymentServiceClient) ResolveCharge(ctx context.Context, in *ResolveChargeRequest, opts ...grpc.CallOption) (*ResolveChargeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResolveChargeResponse)
+	err := c.cc.Invoke(ctx, PaymentService_ResolveCharge_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -94,11 +117,23 @@ func (c *paymentServiceClient) GetCharge(ctx context.Context, in *GetChargeReque
 type PaymentServiceServer interface {
 	// Charge charges a card once per idempotency_key. Repeating a call with the same key and
 	// amount returns the original charge without charging again, so it is safe to retry.
+	// Failures carry a google.rpc.ErrorInfo (domain "payment.shop.local") whose reason callers
+	// branch on; the message is for humans.
 	// Errors: INVALID_ARGUMENT (with field violations) for a malformed key, amount, card number
-	// (Luhn), CVV or an expired card; FAILED_PRECONDITION when the card is declined (the reason is
-	// in the message) or the key was used before with another amount or card; UNAVAILABLE when
-	// the processor fails.
+	// (Luhn), CVV or an expired card; FAILED_PRECONDITION with reason CARD_DECLINED (metadata
+	// decline_reason) when the card is declined, CHARGE_VOIDED when ResolveCharge closed the key
+	// before this charge reached the processor (nothing was taken), or IDEMPOTENCY_KEY_REUSED when
+	// the key was used before with another amount or card (the first attempt stands: ask
+	// ResolveCharge what it became); UNAVAILABLE with reason PROCESSOR_UNAVAILABLE when the
+	// processor failed before taking anything.
 	Charge(context.Context, *ChargeRequest) (*ChargeResponse, error)
+	// ResolveCharge says what became of an idempotency key, for a caller that does not know
+	// whether its Charge went through (a timeout, a crash). It never charges. When no charge was
+	// taken under the key, it closes the key first, so a Charge still in flight can no longer
+	// take money: the answer "not charged" is final. Calling it again returns the same answer.
+	// Errors: INVALID_ARGUMENT for a malformed idempotency_key; UNAVAILABLE when the processor
+	// cannot be asked.
+	ResolveCharge(context.Context, *ResolveChargeRequest) (*ResolveChargeResponse, error)
 	// Refund refunds a charge in full. Refunding a refunded charge returns it unchanged.
 	// Errors: INVALID_ARGUMENT for a malformed charge_id or reason; NOT_FOUND for an unknown charge.
 	Refund(context.Context, *RefundRequest) (*RefundResponse, error)
@@ -117,6 +152,9 @@ type UnimplementedPaymentServiceServer struct{}
 
 func (UnimplementedPaymentServiceServer) Charge(context.Context, *ChargeRequest) (*ChargeResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Charge not implemented")
+}
+func (UnimplementedPaymentServiceServer) ResolveCharge(context.Context, *ResolveChargeRequest) (*ResolveChargeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveCharge not implemented")
 }
 func (UnimplementedPaymentServiceServer) Refund(context.Context, *RefundRequest) (*RefundResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Refund not implemented")
@@ -159,6 +197,24 @@ func _PaymentService_Charge_Handler(srv interface{}, ctx context.Context, dec fu
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(PaymentServiceServer).Charge(ctx, req.(*ChargeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PaymentService_ResolveCharge_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveChargeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentServiceServer).ResolveCharge(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentService_ResolveCharge_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentServiceServer).ResolveCharge(ctx, req.(*ResolveChargeRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -209,6 +265,10 @@ var PaymentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Charge",
 			Handler:    _PaymentService_Charge_Handler,
+		},
+		{
+			MethodName: "ResolveCharge",
+			Handler:    _PaymentService_ResolveCharge_Handler,
 		},
 		{
 			MethodName: "Refund",

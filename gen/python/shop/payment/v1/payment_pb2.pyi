@@ -92,3 +92,17 @@ class GetChargeResponse(_message.Message):
     CHARGE_FIELD_NUMBER: _ClassVar[int]
     charge: Charge
     def __init__(self, charge: _Optional[_Union[Charge, _Mapping]] = ...) -> None: ...
+
+class ResolveChargeRequest(_message.Message):
+    __slots__ = ("idempotency_key",)
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    idempotency_key: str
+    def __init__(self, idempotency_key: _Optional[str] = ...) -> None: ...
+
+class ResolveChargeResponse(_message.Message):
+    __slots__ = ("charge", "not_charged_reason")
+    CHARGE_FIELD_NUMBER: _ClassVar[int]
+    NOT_CHARGED_REASON_FIELD_NUMBER: _ClassVar[int]
+    charge: Charge
+    not_charged_reason: str
+    def __init__(self, charge: _Optional[_Union[Charge, _Mapping]] = ..., not_charged_reason: _Optional[str] = ...) -> None: ...

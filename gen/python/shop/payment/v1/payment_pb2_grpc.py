@@ -40,6 +40,11 @@ class PaymentServiceStub:
                 request_serializer=shop_dot_payment_dot_v1_dot_payment__pb2.ChargeRequest.SerializeToString,
                 response_deserializer=shop_dot_payment_dot_v1_dot_payment__pb2.ChargeResponse.FromString,
                 _registered_method=True)
+        self.ResolveCharge = channel.unary_unary(
+                '/shop.payment.v1.PaymentService/ResolveCharge',
+                request_serializer=shop_dot_payment_dot_v1_dot_payment__pb2.ResolveChargeRequest.SerializeToString,
+                response_deserializer=shop_dot_payment_dot_v1_dot_payment__pb2.ResolveChargeResponse.FromString,
+                _registered_method=True)
         self.Refund = channel.unary_unary(
                 '/shop.payment.v1.PaymentService/Refund',
                 request_serializer=shop_dot_payment_dot_v1_dot_payment__pb2.RefundRequest.SerializeToString,
@@ -59,10 +64,27 @@ class PaymentServiceServicer:
     def Charge(self, request, context):
         """Charge charges a card once per idempotency_key. Repeating a call with the same key and
         amount returns the original charge without charging again, so it is safe to retry.
+        Failures carry a google.rpc.ErrorInfo (domain "payment.shop.local") whose reason callers
+        branch on; the message is for humans.
         Errors: INVALID_ARGUMENT (with field violations) for a malformed key, amount, card number
-        (Luhn), CVV or an expired card; FAILED_PRECONDITION when the card is declined (the reason is
-        in the message) or the key was used before with another amount or card; UNAVAILABLE when
-        the processor fails.
+        (Luhn), CVV or an expired card; FAILED_PRECONDITION with reason CARD_DECLINED (metadata
+        decline_reason) when the card is declined, CHARGE_VOIDED when ResolveCharge closed the key
+        before this charge reached the processor (nothing was taken), or IDEMPOTENCY_KEY_REUSED when
+        the key was used before with another amount or card (the first attempt stands: ask
+        ResolveCharge what it became); UNAVAILABLE with reason PROCESSOR_UNAVAILABLE when the
+        processor failed before taking anything.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveCharge(self, request, context):
+        """ResolveCharge says what became of an idempotency key, for a caller that does not know
+        whether its Charge went through (a timeout, a crash). It never charges. When no charge was
+        taken under the key, it closes the key first, so a Charge still in flight can no longer
+        take money: the answer "not charged" is final. Calling it again returns the same answer.
+        Errors: INVALID_ARGUMENT for a malformed idempotency_key; UNAVAILABLE when the processor
+        cannot be asked.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,6 +113,11 @@ def add_PaymentServiceServicer_to_server(servicer, server):
                     servicer.Charge,
                     request_deserializer=shop_dot_payment_dot_v1_dot_payment__pb2.ChargeRequest.FromString,
                     response_serializer=shop_dot_payment_dot_v1_dot_payment__pb2.ChargeResponse.SerializeToString,
+            ),
+            'ResolveCharge': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveCharge,
+                    request_deserializer=shop_dot_payment_dot_v1_dot_payment__pb2.ResolveChargeRequest.FromString,
+                    response_serializer=shop_dot_payment_dot_v1_dot_payment__pb2.ResolveChargeResponse.SerializeToString,
             ),
             'Refund': grpc.unary_unary_rpc_method_handler(
                     servicer.Refund,
@@ -131,6 +158,33 @@ class PaymentService:
             '/shop.payment.v1.PaymentService/Charge',
             shop_dot_payment_dot_v1_dot_payment__pb2.ChargeRequest.SerializeToString,
             shop_dot_payment_dot_v1_dot_payment__pb2.ChargeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveCharge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shop.payment.v1.PaymentService/ResolveCharge',
+            shop_dot_payment_dot_v1_dot_payment__pb2.ResolveChargeRequest.SerializeToString,
+            shop_dot_payment_dot_v1_dot_payment__pb2.ResolveChargeResponse.FromString,
             options,
             channel_credentials,
             insecure,

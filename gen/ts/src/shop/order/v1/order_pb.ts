@@ -337,13 +337,15 @@ export const OrderService: GenService<{
   /**
    * PlaceOrder checks out the caller's cart: it prices the cart from the catalog, charges the
    * card once, records the order and empties the cart. The same request_id always returns the
-   * same order and never charges twice, so it is safe to retry. A failure after the charge is
-   * refunded and the order is recorded as FAILED with its reason.
+   * same order, priced as it was first placed, whatever the cart holds now, and never charges
+   * twice, so it is safe to retry. A failure after the charge is refunded and the order is
+   * recorded as FAILED with its reason. An order whose outcome is not known when the call ends
+   * stays PENDING and is settled by the service within about a minute.
    * Errors: UNAUTHENTICATED; INVALID_ARGUMENT (with field violations) for a malformed request_id
-   * or card; FAILED_PRECONDITION for an empty cart, a declined card, or a request_id already used
-   * for another cart; ABORTED while the same request_id is being placed by another call;
-   * UNAVAILABLE or DEADLINE_EXCEEDED when an upstream service fails (nothing is charged, or the
-   * charge is refunded).
+   * or card; FAILED_PRECONDITION for an empty cart, a declined card, or a request_id whose order
+   * failed; ABORTED while the same request_id is being placed by another call; UNAVAILABLE or
+   * DEADLINE_EXCEEDED when an upstream service fails (nothing is charged, the charge is
+   * refunded, or the order is PENDING until settled: GetOrder shows which).
    *
    * @generated from rpc shop.order.v1.OrderService.PlaceOrder
    */

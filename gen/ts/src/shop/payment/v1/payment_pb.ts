@@ -17,7 +17,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/payment/v1/payment.proto.
  */
 export const file_shop_payment_v1_payment: GenFile = /*@__PURE__*/
-  fileDesc("Ch1zaG9wL3BheW1lbnQvdjEvcGF5bWVudC5wcm90bxIPc2hvcC5wYXltZW50LnYxIlwKCkNyZWRpdENhcmQSDgoGbnVtYmVyGAEgASgJEgsKA2N2dhgCIAEoCRIXCg9leHBpcmF0aW9uX3llYXIYAyABKAUSGAoQZXhwaXJhdGlvbl9tb250aBgEIAEoBSKQAgoGQ2hhcmdlEgoKAmlkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRIlCgZhbW91bnQYAyABKAsyFS5zaG9wLmNvbW1vbi52MS5Nb25leRItCgZzdGF0dXMYBCABKA4yHS5zaG9wLnBheW1lbnQudjEuQ2hhcmdlU3RhdHVzEhIKCmNhcmRfbGFzdDQYBSABKAkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3JlZnVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWZ1bmRfcmVhc29uGAggASgJInoKDUNoYXJnZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEiUKBmFtb3VudBgCIAEoCzIVLnNob3AuY29tbW9uLnYxLk1vbmV5EikKBGNhcmQYAyABKAsyGy5zaG9wLnBheW1lbnQudjEuQ3JlZGl0Q2FyZCI5Cg5DaGFyZ2VSZXNwb25zZRInCgZjaGFyZ2UYASABKAsyFy5zaG9wLnBheW1lbnQudjEuQ2hhcmdlIjIKDVJlZnVuZFJlcXVlc3QSEQoJY2hhcmdlX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI5Cg5SZWZ1bmRSZXNwb25zZRInCgZjaGFyZ2UYASABKAsyFy5zaG9wLnBheW1lbnQudjEuQ2hhcmdlIiUKEEdldENoYXJnZVJlcXVlc3QSEQoJY2hhcmdlX2lkGAEgASgJIjwKEUdldENoYXJnZVJlc3BvbnNlEicKBmNoYXJnZRgBIAEoCzIXLnNob3AucGF5bWVudC52MS5DaGFyZ2UqZgoMQ2hhcmdlU3RhdHVzEh0KGUNIQVJHRV9TVEFUVVNfVU5TUEVDSUZJRUQQABIbChdDSEFSR0VfU1RBVFVTX1NVQ0NFRURFRBABEhoKFkNIQVJHRV9TVEFUVVNfUkVGVU5ERUQQAjKJAgoOUGF5bWVudFNlcnZpY2USTgoGQ2hhcmdlEh4uc2hvcC5wYXltZW50LnYxLkNoYXJnZVJlcXVlc3QaHy5zaG9wLnBheW1lbnQudjEuQ2hhcmdlUmVzcG9uc2UiA5ACAhJOCgZSZWZ1bmQSHi5zaG9wLnBheW1lbnQudjEuUmVmdW5kUmVxdWVzdBofLnNob3AucGF5bWVudC52MS5SZWZ1bmRSZXNwb25zZSIDkAICElcKCUdldENoYXJnZRIhLnNob3AucGF5bWVudC52MS5HZXRDaGFyZ2VSZXF1ZXN0GiIuc2hvcC5wYXltZW50LnYxLkdldENoYXJnZVJlc3BvbnNlIgOQAgFCwAEKE2NvbS5zaG9wLnBheW1lbnQudjFCDFBheW1lbnRQcm90b1ABWj1naXRodWIuY29tL3Nob3BtZXNoL3Nob3BtZXNoL2dlbi9nby9zaG9wL3BheW1lbnQvdjE7cGF5bWVudHYxogIDU1BYqgIPU2hvcC5QYXltZW50LlYxygIPU2hvcFxQYXltZW50XFYx4gIbU2hvcFxQYXltZW50XFYxXEdQQk1ldGFkYXRh6gIRU2hvcDo6UGF5bWVudDo6VjFiBnByb3RvMw", [file_google_protobuf_timestamp, file_shop_common_v1_money]);
+  fileDesc("Ch1zaG9wL3BheW1lbnQvdjEvcGF5bWVudC5wcm90bxIPc2hvcC5wYXltZW50LnYxIlwKCkNyZWRpdENhcmQSDgoGbnVtYmVyGAEgASgJEgsKA2N2dhgCIAEoCRIXCg9leHBpcmF0aW9uX3llYXIYAyABKAUSGAoQZXhwaXJhdGlvbl9tb250aBgEIAEoBSKQAgoGQ2hhcmdlEgoKAmlkGAEgASgJEhcKD2lkZW1wb3RlbmN5X2tleRgCIAEoCRIlCgZhbW91bnQYAyABKAsyFS5zaG9wLmNvbW1vbi52MS5Nb25leRItCgZzdGF0dXMYBCABKA4yHS5zaG9wLnBheW1lbnQudjEuQ2hhcmdlU3RhdHVzEhIKCmNhcmRfbGFzdDQYBSABKAkSLwoLY3JlYXRlX3RpbWUYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3JlZnVuZF90aW1lGAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1yZWZ1bmRfcmVhc29uGAggASgJInoKDUNoYXJnZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJEiUKBmFtb3VudBgCIAEoCzIVLnNob3AuY29tbW9uLnYxLk1vbmV5EikKBGNhcmQYAyABKAsyGy5zaG9wLnBheW1lbnQudjEuQ3JlZGl0Q2FyZCI5Cg5DaGFyZ2VSZXNwb25zZRInCgZjaGFyZ2UYASABKAsyFy5zaG9wLnBheW1lbnQudjEuQ2hhcmdlIjIKDVJlZnVuZFJlcXVlc3QSEQoJY2hhcmdlX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI5Cg5SZWZ1bmRSZXNwb25zZRInCgZjaGFyZ2UYASABKAsyFy5zaG9wLnBheW1lbnQudjEuQ2hhcmdlIiUKEEdldENoYXJnZVJlcXVlc3QSEQoJY2hhcmdlX2lkGAEgASgJIjwKEUdldENoYXJnZVJlc3BvbnNlEicKBmNoYXJnZRgBIAEoCzIXLnNob3AucGF5bWVudC52MS5DaGFyZ2UiLwoUUmVzb2x2ZUNoYXJnZVJlcXVlc3QSFwoPaWRlbXBvdGVuY3lfa2V5GAEgASgJIlwKFVJlc29sdmVDaGFyZ2VSZXNwb25zZRInCgZjaGFyZ2UYASABKAsyFy5zaG9wLnBheW1lbnQudjEuQ2hhcmdlEhoKEm5vdF9jaGFyZ2VkX3JlYXNvbhgCIAEoCSpmCgxDaGFyZ2VTdGF0dXMSHQoZQ0hBUkdFX1NUQVRVU19VTlNQRUNJRklFRBAAEhsKF0NIQVJHRV9TVEFUVVNfU1VDQ0VFREVEEAESGgoWQ0hBUkdFX1NUQVRVU19SRUZVTkRFRBACMu4CCg5QYXltZW50U2VydmljZRJOCgZDaGFyZ2USHi5zaG9wLnBheW1lbnQudjEuQ2hhcmdlUmVxdWVzdBofLnNob3AucGF5bWVudC52MS5DaGFyZ2VSZXNwb25zZSIDkAICEmMKDVJlc29sdmVDaGFyZ2USJS5zaG9wLnBheW1lbnQudjEuUmVzb2x2ZUNoYXJnZVJlcXVlc3QaJi5zaG9wLnBheW1lbnQudjEuUmVzb2x2ZUNoYXJnZVJlc3BvbnNlIgOQAgISTgoGUmVmdW5kEh4uc2hvcC5wYXltZW50LnYxLlJlZnVuZFJlcXVlc3QaHy5zaG9wLnBheW1lbnQudjEuUmVmdW5kUmVzcG9uc2UiA5ACAhJXCglHZXRDaGFyZ2USIS5zaG9wLnBheW1lbnQudjEuR2V0Q2hhcmdlUmVxdWVzdBoiLnNob3AucGF5bWVudC52MS5HZXRDaGFyZ2VSZXNwb25zZSIDkAIBQsABChNjb20uc2hvcC5wYXltZW50LnYxQgxQYXltZW50UHJvdG9QAVo9Z2l0aHViLmNvbS9zaG9wbWVzaC9zaG9wbWVzaC9nZW4vZ28vc2hvcC9wYXltZW50L3YxO3BheW1lbnR2MaICA1NQWKoCD1Nob3AuUGF5bWVudC5WMcoCD1Nob3BcUGF5bWVudFxWMeICG1Nob3BcUGF5bWVudFxWMVxHUEJNZXRhZGF0YeoCEVNob3A6OlBheW1lbnQ6OlYxYgZwcm90bzM", [file_google_protobuf_timestamp, file_shop_common_v1_money]);
 
 /**
  * CreditCard is the card to charge. Its number and CVV are never stored or logged.
@@ -279,6 +279,55 @@ export const GetChargeResponseSchema: GenMessage<GetChargeResponse> = /*@__PURE_
   messageDesc(file_shop_payment_v1_payment, 7);
 
 /**
+ * ResolveChargeRequest names an idempotency key.
+ *
+ * @generated from message shop.payment.v1.ResolveChargeRequest
+ */
+export type ResolveChargeRequest = Message<"shop.payment.v1.ResolveChargeRequest"> & {
+  /**
+   * Required. The key given to Charge.
+   *
+   * @generated from field: string idempotency_key = 1;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message shop.payment.v1.ResolveChargeRequest.
+ * Use `create(ResolveChargeRequestSchema)` to create a new message.
+ */
+export const ResolveChargeRequestSchema: GenMessage<ResolveChargeRequest> = /*@__PURE__*/
+  messageDesc(file_shop_payment_v1_payment, 8);
+
+/**
+ * ResolveChargeResponse is the final outcome of a key.
+ *
+ * @generated from message shop.payment.v1.ResolveChargeResponse
+ */
+export type ResolveChargeResponse = Message<"shop.payment.v1.ResolveChargeResponse"> & {
+  /**
+   * Set when money was taken under the key (it may have been refunded since).
+   *
+   * @generated from field: shop.payment.v1.Charge charge = 1;
+   */
+  charge?: Charge | undefined;
+
+  /**
+   * Set when nothing was taken: why (e.g. "card_declined", "voided").
+   *
+   * @generated from field: string not_charged_reason = 2;
+   */
+  notChargedReason: string;
+};
+
+/**
+ * Describes the message shop.payment.v1.ResolveChargeResponse.
+ * Use `create(ResolveChargeResponseSchema)` to create a new message.
+ */
+export const ResolveChargeResponseSchema: GenMessage<ResolveChargeResponse> = /*@__PURE__*/
+  messageDesc(file_shop_payment_v1_payment, 9);
+
+/**
  * ChargeStatus is where a charge stands.
  *
  * @generated from enum shop.payment.v1.ChargeStatus
@@ -321,10 +370,15 @@ export const PaymentService: GenService<{
   /**
    * Charge charges a card once per idempotency_key. Repeating a call with the same key and
    * amount returns the original charge without charging again, so it is safe to retry.
+   * Failures carry a google.rpc.ErrorInfo (domain "payment.shop.local") whose reason callers
+   * branch on; the message is for humans.
    * Errors: INVALID_ARGUMENT (with field violations) for a malformed key, amount, card number
-   * (Luhn), CVV or an expired card; FAILED_PRECONDITION when the card is declined (the reason is
-   * in the message) or the key was used before with another amount or card; UNAVAILABLE when
-   * the processor fails.
+   * (Luhn), CVV or an expired card; FAILED_PRECONDITION with reason CARD_DECLINED (metadata
+   * decline_reason) when the card is declined, CHARGE_VOIDED when ResolveCharge closed the key
+   * before this charge reached the processor (nothing was taken), or IDEMPOTENCY_KEY_REUSED when
+   * the key was used before with another amount or card (the first attempt stands: ask
+   * ResolveCharge what it became); UNAVAILABLE with reason PROCESSOR_UNAVAILABLE when the
+   * processor failed before taking anything.
    *
    * @generated from rpc shop.payment.v1.PaymentService.Charge
    */
@@ -332,6 +386,21 @@ export const PaymentService: GenService<{
     methodKind: "unary";
     input: typeof ChargeRequestSchema;
     output: typeof ChargeResponseSchema;
+  },
+  /**
+   * ResolveCharge says what became of an idempotency key, for a caller that does not know
+   * whether its Charge went through (a timeout, a crash). It never charges. When no charge was
+   * taken under the key, it closes the key first, so a Charge still in flight can no longer
+   * take money: the answer "not charged" is final. Calling it again returns the same answer.
+   * Errors: INVALID_ARGUMENT for a malformed idempotency_key; UNAVAILABLE when the processor
+   * cannot be asked.
+   *
+   * @generated from rpc shop.payment.v1.PaymentService.ResolveCharge
+   */
+  resolveCharge: {
+    methodKind: "unary";
+    input: typeof ResolveChargeRequestSchema;
+    output: typeof ResolveChargeResponseSchema;
   },
   /**
    * Refund refunds a charge in full. Refunding a refunded charge returns it unchanged.
