@@ -83,6 +83,8 @@ export const validRequests: Record<string, Entry> = {
   "shop.payment.v1.PaymentService/Charge": { build: async () => ({ idempotencyKey: `sec-${uniq()}`, amount: { currencyCode: "USD", amountMinor: "100" }, card }) },
   "shop.payment.v1.PaymentService/Refund": { build: async (f) => ({ chargeId: await newCharge(f), reason: "test" }),
     note: "payment is reachable only by order; charges are not scoped to end users" },
+  "shop.payment.v1.PaymentService/ResolveCharge": { build: async () => ({ idempotencyKey: `sec-${uniq()}` }),
+    note: "payment is reachable only by order; keys are not scoped to end users (a fresh key resolves as not charged)" },
   "shop.payment.v1.PaymentService/GetCharge": { build: async (f) => ({ chargeId: f.chargeId }),
     note: "payment is reachable only by order; charges are not scoped to end users" },
   "shop.order.v1.OrderService/PlaceOrder": {

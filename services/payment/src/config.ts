@@ -12,6 +12,8 @@ export interface PaymentConfig {
   redisUrl: string;
   /** Prefix of every Redis key this service writes. */
   redisPrefix: string;
+  /** The simulated processor's own database (its ledger); empty = "<mongoDb>_processor". */
+  processorDb: string;
   /** HMAC key for card fingerprints; empty = a random key generated once and kept in Mongo. */
   cardHashKey: string;
   faultLatencyMs: number;
@@ -29,6 +31,10 @@ export const paymentConfigSchema = {
   mongoDb: { env: "MONGO_DB", def: "shop_payment", doc: "database name", parse: str },
   redisUrl: { env: "REDIS_URL", def: "redis://127.0.0.1:6380", doc: "Redis URL (the fast path cache)", parse: str },
   redisPrefix: { env: "REDIS_PREFIX", def: "payment:", doc: "prefix of this service's Redis keys", parse: str },
+  processorDb: {
+    env: "PAYMENT_PROCESSOR_DB", def: "", doc: "database of the simulated processor's ledger (its book, not ours); empty = <MONGO_DB>_processor",
+    parse: str,
+  },
   cardHashKey: { env: "PAYMENT_CARD_HASH_KEY", def: "", doc: "HMAC key for card fingerprints (set from a secret in production)", parse: str },
   faultLatencyMs: { env: "PAYMENT_FAULT_LATENCY_MS", def: "0", doc: "added processor latency, ms", parse: int(0, 600_000) },
   faultFailureRate: {

@@ -5,6 +5,7 @@ import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { MongoClient } from "mongodb";
 import { closeClients, createClient, createTestMesh, type TestMesh } from "@shopmesh/mesh";
 import { PaymentService } from "@shopmesh/gen/shop/payment/v1/payment_pb.js";
+import { ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { startRedis, type TestStore } from "../../../test/support/stores.js";
 import { parsePaymentConfig } from "./config.js";
 import { startServer, stopServer } from "./server.js";
@@ -36,17 +37,20 @@ afterAll(async () => {
   await redis.stop();
   const m = await MongoClient.connect(mongoUrl);
   await m.db(mongoDb).dropDatabase();
+  await m.db(`${mongoDb}_processor`).dropDatabase();
   await m.close();
   mesh.dispose();
 });
 
-test("a failing processor gives Unavailable 'processor unavailable' and leaves no charge behind", async () => {
+test("a failing processor gives Unavailable with reason PROCESSOR_UNAVAILABLE and takes nothing", async () => {
   const k = `fault-${randomBytes(4).toString("hex")}`;
   const err = await client.charge({ idempotencyKey: k, amount, card }, { headers }).then(() => undefined, (e: unknown) => ConnectError.from(e));
   expect(err?.code).toBe(Code.Unavailable);
   expect(err?.rawMessage).toBe("processor unavailable");
+  expect(err?.findDetails(ErrorInfoSchema)[0]).toMatchObject({ reason: "PROCESSOR_UNAVAILABLE", domain: "payment.shop.local" });
   const m = await MongoClient.connect(mongoUrl);
-  // The key was freed, so a retry after the processor recovers can charge.
-  expect(await m.db(mongoDb).collection("charges").countDocuments({ key: k })).toBe(0);
+  // Nothing in the processor's book, so a retry after it recovers may charge; and no outcome.
+  expect(await m.db(`${mongoDb}_processor`).collection("entries").countDocuments({})).toBe(0);
+  expect(await m.db(mongoDb).collection("outcomes").countDocuments({})).toBe(0);
   await m.close();
 });

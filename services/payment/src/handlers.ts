@@ -6,14 +6,18 @@ import type { Payments } from "./domain/payments.js";
 import type { ChargeRecord } from "./store/charge-store.js";
 
 /** The PaymentService implementation over the payment use cases. */
-export function createPaymentHandlers(payments: Payments): Partial<ServiceImpl<typeof PaymentService>> {
+export function createPaymentHandlers(payments: Payments): ServiceImpl<typeof PaymentService> {
   return {
     async charge(req, ctx) {
       const rec = await payments.charge({ idempotencyKey: req.idempotencyKey, amount: req.amount, card: req.card }, ctx.signal);
       return { charge: toCharge(rec) };
     },
-    async refund(req) {
-      return { charge: toCharge(await payments.refund(req.chargeId, req.reason)) };
+    async resolveCharge(req, ctx) {
+      const r = await payments.resolve(req.idempotencyKey, ctx.signal);
+      return "charge" in r ? { charge: toCharge(r.charge) } : { notChargedReason: r.notChargedReason };
+    },
+    async refund(req, ctx) {
+      return { charge: toCharge(await payments.refund(req.chargeId, req.reason, ctx.signal)) };
     },
     async getCharge(req) {
       return { charge: toCharge(await payments.getCharge(req.chargeId)) };

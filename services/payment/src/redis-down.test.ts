@@ -35,6 +35,7 @@ afterAll(async () => {
   await redis.stop();
   const m = await MongoClient.connect(mongoUrl);
   await m.db(mongoDb).dropDatabase();
+  await m.db(`${mongoDb}_processor`).dropDatabase();
   await m.close();
   mesh.dispose();
 });

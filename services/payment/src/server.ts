@@ -8,6 +8,7 @@ import { createSimulatedProcessor, type Processor } from "./domain/processor.js"
 import { createPaymentHandlers } from "./handlers.js";
 import { createRedisChargeCache } from "./store/charge-cache.js";
 import { createMongoChargeStore } from "./store/mongo-charge-store.js";
+import { createMongoLedger, type MongoLedger } from "./store/mongo-ledger.js";
 import type { ChargeStore } from "./store/charge-store.js";
 
 /** Replaceable parts, for tests that need a real failure or a count (dependency injection). */
@@ -16,7 +17,7 @@ export interface PaymentDeps {
   wrapProcessor?: (p: Processor) => Processor;
 }
 
-let running: { server: MeshServer; store: ChargeStore; redis: Redis } | undefined;
+let running: { server: MeshServer; store: ChargeStore; ledger: MongoLedger; redis: Redis } | undefined;
 
 /** Starts the payment service; resolves with its ports once it serves. */
 export async function startServer(config: PaymentConfig, deps: PaymentDeps = {}): Promise<{ port: number; adminPort?: number }> {
@@ -34,12 +35,10 @@ export async function startServer(config: PaymentConfig, deps: PaymentDeps = {})
     onError: (err, op) => log.warn({ err: (err as Error).message, op }, "charge cache unavailable"),
   });
   const cardKey = config.cardHashKey || (await store.ensureSecret("card_hash_key"));
-  const base = createSimulatedProcessor({ latencyMs: config.faultLatencyMs, failureRate: config.faultFailureRate });
+  const ledger = await createMongoLedger({ url: config.mongoUrl, db: config.processorDb || `${config.mongoDb}_processor` });
+  const base = createSimulatedProcessor({ ledger, latencyMs: config.faultLatencyMs, failureRate: config.faultFailureRate });
   const processor = deps.wrapProcessor ? deps.wrapProcessor(base) : base;
-  const payments = createPayments({
-    store, cache, processor, cardKey,
-    warn: (msg, err) => log.warn({ err: err instanceof Error ? err.message : err }, msg),
-  });
+  const payments = createPayments({ store, cache, processor, cardKey });
   const server = await serve({
     name: "payment",
     port: config.port,
@@ -48,7 +47,7 @@ export async function startServer(config: PaymentConfig, deps: PaymentDeps = {})
     services: [{ service: PaymentService, impl: createPaymentHandlers(payments) }],
     logger: log,
   });
-  running = { server, store, redis };
+  running = { server, store, ledger, redis };
   return { port: server.port, adminPort: server.adminPort };
 }
 
@@ -60,4 +59,5 @@ export async function stopServer(): Promise<void> {
   await r.server.close(5000);
   r.redis.disconnect();
   await r.store.close();
+  await r.ledger.close();
 }

@@ -1,13 +1,20 @@
-// The payment use cases. Charge runs at most one processor call per idempotency key: the first
-// caller inserts a PENDING record under the unique key and calls the processor; every other
-// caller with that key waits for the record to become final, or gets Aborted when it stays
-// pending past maxWaitMs. A PENDING record whose owner died is taken over once its lease ends.
-import { randomBytes } from "node:crypto";
-import { AbortedError, NotFoundError, PreconditionError, Violations } from "@shopmesh/mesh";
+// The payment use cases, as facts inserted once (docs/architecture.md "The money path"):
+//   attempt  inserted under the charge id derived from the idempotency key: same key, same id;
+//   capture  the processor decides once per key (its ledger), so any number of callers with the
+//            key, a stale one included, get the same single capture;
+//   outcome  inserted once, copied from the processor's answer: all writers agree by construction.
+// No lease, no takeover and no read-then-write decides anything. A caller that cannot know what
+// its charge became asks ResolveCharge, which closes the key at the processor when nothing was
+// taken, so a late capture cannot follow the answer "not charged".
+import { createHash } from "node:crypto";
+import { NotFoundError, PreconditionError, UnavailableError, Violations, withReason } from "@shopmesh/mesh";
 import type { ChargeCache } from "../store/charge-cache.js";
-import type { ChargeRecord, ChargeStore } from "../store/charge-store.js";
+import type { ChargeAttempt, ChargeRecord, ChargeStore } from "../store/charge-store.js";
 import { type CardInput, checkCard, fingerprintCard } from "./card.js";
-import type { Processor } from "./processor.js";
+import type { CaptureResult, Processor } from "./processor.js";
+
+/** The ErrorInfo domain of payment's reasons (see payment.proto). */
+export const PAYMENT_DOMAIN = "payment.shop.local";
 
 /** A Charge request after transport decoding. */
 export interface ChargeInput {
@@ -16,27 +23,23 @@ export interface ChargeInput {
   card?: CardInput | undefined;
 }
 
-/** Dependencies and knobs of the payment use cases. */
+/** The final answer about a key: a charge (maybe refunded since), or why nothing was taken. */
+export type Resolution = { charge: ChargeRecord } | { notChargedReason: string };
+
+/** Dependencies of the payment use cases. */
 export interface PaymentsDeps {
   store: ChargeStore;
   cache: ChargeCache;
   processor: Processor;
   /** HMAC key for card fingerprints. */
   cardKey: string;
-  /** How long a PENDING record belongs to its creator before others may take it over, ms. */
-  leaseMs?: number;
-  /** How long a concurrent caller waits for the first caller's result, ms. */
-  maxWaitMs?: number;
-  /** Poll interval while waiting, ms. */
-  pollMs?: number;
-  /** Logs failures that are handled here; never given card data. */
-  warn?: (msg: string, err?: unknown) => void;
 }
 
 /** The payment use cases. */
 export interface Payments {
   charge(req: ChargeInput, signal?: AbortSignal): Promise<ChargeRecord>;
-  refund(chargeId: string, reason: string): Promise<ChargeRecord>;
+  resolve(key: string, signal?: AbortSignal): Promise<Resolution>;
+  refund(chargeId: string, reason: string, signal?: AbortSignal): Promise<ChargeRecord>;
   getCharge(chargeId: string): Promise<ChargeRecord>;
 }
 
@@ -44,12 +47,14 @@ const KEY_RE = /^[A-Za-z0-9_:.-]{1,128}$/;
 const ID_RE = /^[A-Za-z0-9_:.-]{1,128}$/;
 const MAX_AMOUNT = 10_000_000_000n;
 
+/** The charge id of an idempotency key: one key, one id, so the key's uniqueness is the id's. */
+export function chargeIdFor(key: string): string {
+  return `ch_${createHash("sha256").update(`charge\n${key}`).digest("base64url").slice(0, 24)}`;
+}
+
 /** Creates the payment use cases over a store, a cache and a processor. */
 export function createPayments(deps: PaymentsDeps): Payments {
-  const leaseMs = deps.leaseMs ?? 15_000;
-  const maxWaitMs = deps.maxWaitMs ?? 5_000;
-  const pollMs = deps.pollMs ?? 20;
-  const warn = deps.warn ?? (() => {});
+  const { store, cache, processor } = deps;
 
   function validate(req: ChargeInput): { amountMinor: number; currency: string; card: CardInput } {
     const v = new Violations();
@@ -65,116 +70,130 @@ export function createPayments(deps: PaymentsDeps): Payments {
     return { amountMinor: Number(req.amount!.amountMinor), currency: req.amount!.currencyCode, card: req.card! };
   }
 
-  // Turns a final record into the answer every caller with this key gets.
-  function answer(rec: ChargeRecord, amountMinor: number, currency: string, fp: { last4: string; hash: string }): ChargeRecord {
-    if (rec.amountMinor !== amountMinor || rec.currency !== currency || rec.cardLast4 !== fp.last4 || rec.cardHash !== fp.hash) {
-      throw new PreconditionError("idempotency_key was already used with another amount or card");
+  function checkSameRequest(rec: ChargeAttempt, a: ChargeAttempt): void {
+    if (rec.amountMinor !== a.amountMinor || rec.currency !== a.currency || rec.cardLast4 !== a.cardLast4 || rec.cardHash !== a.cardHash) {
+      throw withReason(new PreconditionError("idempotency_key was already used with another amount or card"), {
+        reason: "IDEMPOTENCY_KEY_REUSED", domain: PAYMENT_DOMAIN, metadata: { charge_id: rec.id },
+      });
     }
-    if (rec.status === "DECLINED") throw new PreconditionError(`card declined: ${rec.declineReason ?? "declined"}`);
+  }
+
+  // Turns a final record into the answer every caller with this key gets.
+  function answer(rec: ChargeRecord): ChargeRecord {
+    if (rec.status !== "DECLINED") return rec;
+    if (rec.declineReason === "voided") {
+      throw withReason(new PreconditionError("the charge was voided before it reached the processor; nothing was taken"), {
+        reason: "CHARGE_VOIDED", domain: PAYMENT_DOMAIN,
+      });
+    }
+    const why = rec.declineReason ?? "declined";
+    throw withReason(new PreconditionError(`card declined: ${why}`), { reason: "CARD_DECLINED", domain: PAYMENT_DOMAIN, metadata: { decline_reason: why } });
+  }
+
+  // Records what the processor decided (or finds what another writer recorded: the same answer).
+  async function settle(a: ChargeAttempt, result: CaptureResult): Promise<ChargeRecord> {
+    const at = new Date();
+    const outcome = await store.insertOutcome(a.id, result.approved
+      ? { status: "SUCCEEDED", at }
+      : { status: "DECLINED", declineReason: result.reason, at });
+    const rec: ChargeRecord = { ...a, status: outcome.status };
+    if (outcome.declineReason) rec.declineReason = outcome.declineReason;
+    await cache.put(rec);
     return rec;
   }
 
-  async function process(rec: ChargeRecord, card: CardInput, signal?: AbortSignal): Promise<ChargeRecord> {
-    let result;
+  async function capture(a: ChargeAttempt, card: CardInput, signal?: AbortSignal): Promise<CaptureResult> {
     try {
-      result = await deps.processor.charge({ key: rec.key, amountMinor: rec.amountMinor, currency: rec.currency, card }, signal);
+      return await processor.capture({ key: a.key, amountMinor: a.amountMinor, currency: a.currency, card }, signal);
     } catch (err) {
-      // Nothing was captured: free the key so a retry can charge. If this delete fails, the
-      // lease runs out and the next caller takes the record over instead.
-      await deps.store.release(rec.id).catch((e: unknown) => warn("release of a failed charge failed", e));
+      // The processor failed before deciding: nothing was taken, and a retry may charge.
+      if (err instanceof UnavailableError) {
+        throw withReason(new UnavailableError(err.message, err), { reason: "PROCESSOR_UNAVAILABLE", domain: PAYMENT_DOMAIN });
+      }
       throw err;
     }
-    const done = await deps.store.finish(rec.id, result.approved ? "SUCCEEDED" : "DECLINED", result.approved ? undefined : result.reason);
-    // null: our lease ran out and another caller finished the record; theirs is the answer.
-    const final = done ?? (await deps.store.findById(rec.id));
-    if (!final) throw new AbortedError("charge was taken over; retry");
-    await deps.cache.put(final);
-    return final;
+  }
+
+  function checkId(field: string, id: string): void {
+    const v = new Violations();
+    v.check(ID_RE.test(id), field, "must be 1 to 128 characters of [A-Za-z0-9_:.-]");
+    v.throwIfAny();
+  }
+
+  // Declined and pending attempts are not charges: to a client they do not exist.
+  async function visibleCharge(chargeId: string): Promise<ChargeRecord> {
+    const rec = await store.find(chargeId);
+    if (!rec || (rec.status !== "REFUNDED" && rec.status !== "SUCCEEDED")) throw new NotFoundError(`charge ${chargeId} not found`);
+    return rec;
   }
 
   return {
     async charge(req, signal) {
       const { amountMinor, currency, card } = validate(req);
       const fp = fingerprintCard(card, deps.cardKey);
-      const cached = await deps.cache.get(req.idempotencyKey);
-      if (cached) return answer(cached, amountMinor, currency, fp);
-
-      const waitUntil = Date.now() + maxWaitMs;
-      let waits = 0;
-      for (;;) {
-        const now = new Date();
-        const rec: ChargeRecord = {
-          id: `ch_${randomBytes(12).toString("base64url")}`,
-          key: req.idempotencyKey,
-          amountMinor,
-          currency,
-          cardLast4: fp.last4,
-          cardHash: fp.hash,
-          status: "PENDING",
-          createdAt: now,
-          leaseUntil: new Date(now.getTime() + leaseMs),
-        };
-        if ((await deps.store.insertPending(rec)) === "inserted") {
-          return answer(await process(rec, card, signal), amountMinor, currency, fp);
-        }
-        const existing = await deps.store.findByKey(req.idempotencyKey);
-        if (existing) {
-          if (existing.status !== "PENDING") {
-            await deps.cache.put(existing);
-            return answer(existing, amountMinor, currency, fp);
-          }
-          // Refuse a mismatch at once rather than after the winner finishes.
-          answer({ ...existing, status: "SUCCEEDED" }, amountMinor, currency, fp);
-          if (existing.leaseUntil.getTime() < Date.now()) {
-            const lease = new Date(Date.now() + leaseMs);
-            if (await deps.store.takeOver(existing.id, existing.leaseUntil, lease)) {
-              return answer(await process({ ...existing, leaseUntil: lease }, card, signal), amountMinor, currency, fp);
-            }
-          }
-        }
-        // existing === null: the first caller released the key after a processor failure; loop
-        // and try to claim it ourselves.
-        if (Date.now() >= waitUntil || signal?.aborted) {
-          throw new AbortedError("a charge with this idempotency_key is in progress; retry later");
-        }
-        // Back off with jitter, and look in the cache first, where the winner puts the finished
-        // charge: a storm of waiters re-reading the store every few ms starved the winner of
-        // database time (FerretDB finds a charge by key only by scanning the collection).
-        waits++;
-        await sleep(Math.min(250, pollMs * 2 ** Math.min(waits, 4)) * (0.5 + Math.random() / 2));
-        const done = await deps.cache.get(req.idempotencyKey);
-        if (done) return answer(done, amountMinor, currency, fp);
+      const attempt: ChargeAttempt = {
+        id: chargeIdFor(req.idempotencyKey), key: req.idempotencyKey, amountMinor, currency,
+        cardLast4: fp.last4, cardHash: fp.hash, createdAt: new Date(),
+      };
+      const cached = await cache.get(req.idempotencyKey);
+      if (cached) {
+        checkSameRequest(cached, attempt);
+        return answer(cached);
       }
+      // Insert first; read only when the key was taken.
+      if (!(await store.insertAttempt(attempt))) {
+        const existing = await store.find(attempt.id);
+        if (!existing) throw new Error(`charge ${attempt.id} has no attempt after a duplicate insert`);
+        checkSameRequest(existing, attempt);
+        if (existing.status !== "PENDING") {
+          await cache.put(existing);
+          return answer(existing);
+        }
+        // Undecided: whoever inserted it may have died. Asking the processor again is safe, since
+        // it decides once per key; it answers the capture that exists, or makes the only one.
+        return answer(await settle(existing, await capture(existing, card, signal)));
+      }
+      return answer(await settle(attempt, await capture(attempt, card, signal)));
     },
 
-    async refund(chargeId, reason) {
+    async resolve(key, signal) {
+      const v = new Violations();
+      v.check(KEY_RE.test(key), "idempotency_key", "must be 1 to 128 characters of [A-Za-z0-9_:.-]");
+      v.throwIfAny();
+      const id = chargeIdFor(key);
+      let rec = (await cache.get(key)) ?? (await store.find(id));
+      if (!rec || rec.status === "PENDING") {
+        // Ask the processor; when it had decided nothing, this closes the key there.
+        const result = await processor.resolve(key, signal);
+        if (!rec) {
+          // Every capture follows an attempt, so a capture without one is a bug, not an answer.
+          if (result.approved) throw new Error(`the processor holds a capture for ${id} without an attempt`);
+          return { notChargedReason: result.reason };
+        }
+        rec = await settle(rec, result);
+      }
+      if (rec.status === "DECLINED") return { notChargedReason: rec.declineReason ?? "declined" };
+      return { charge: rec };
+    },
+
+    async refund(chargeId, reason, signal) {
       const v = new Violations();
       v.check(ID_RE.test(chargeId), "charge_id", "must be 1 to 128 characters of [A-Za-z0-9_:.-]");
       v.check(reason.length <= 500, "reason", "must be at most 500 characters");
       v.throwIfAny();
-      const refunded = await deps.store.markRefunded(chargeId, reason, new Date());
-      if (refunded) {
-        await deps.cache.delete(refunded.key);
-        return refunded;
-      }
-      const rec = await deps.store.findById(chargeId);
-      // Declined and pending attempts are not charges: to a client they do not exist.
-      if (!rec || (rec.status !== "REFUNDED" && rec.status !== "SUCCEEDED")) throw new NotFoundError(`charge ${chargeId} not found`);
-      if (rec.status === "SUCCEEDED") throw new AbortedError("charge changed concurrently; retry");
-      return rec;
+      const rec = await visibleCharge(chargeId);
+      if (rec.status === "REFUNDED") return rec;
+      // The processor's book first: if we die after it, a retried Refund records the same refund.
+      await processor.refund(rec.key, rec.amountMinor, signal);
+      const r = await store.insertRefund(chargeId, { reason, at: new Date() });
+      const refunded: ChargeRecord = { ...rec, status: "REFUNDED", refundedAt: r.at, refundReason: r.reason };
+      await cache.delete(rec.key);
+      return refunded;
     },
 
     async getCharge(chargeId) {
-      const v = new Violations();
-      v.check(ID_RE.test(chargeId), "charge_id", "must be 1 to 128 characters of [A-Za-z0-9_:.-]");
-      v.throwIfAny();
-      const rec = await deps.store.findById(chargeId);
-      if (!rec || (rec.status !== "REFUNDED" && rec.status !== "SUCCEEDED")) throw new NotFoundError(`charge ${chargeId} not found`);
-      return rec;
+      checkId("charge_id", chargeId);
+      return visibleCharge(chargeId);
     },
   };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

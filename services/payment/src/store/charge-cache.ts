@@ -57,7 +57,6 @@ export function createRedisChargeCache(opts: RedisChargeCacheOptions): ChargeCac
 function revive(o: Record<string, unknown>): ChargeRecord {
   const rec = { ...o } as unknown as ChargeRecord;
   rec.createdAt = new Date(o.createdAt as string);
-  rec.leaseUntil = new Date(o.leaseUntil as string);
   if (o.refundedAt) rec.refundedAt = new Date(o.refundedAt as string);
   return rec;
 }

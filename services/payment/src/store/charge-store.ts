@@ -1,10 +1,12 @@
-// The charge store: Mongo is the truth for "one charge per idempotency key" (a unique index).
+// The charge store: facts, each inserted once under a unique `_id` (docs/architecture.md "The
+// store"). A charge is its attempt (who asked for what), its outcome (what the processor decided)
+// and maybe its refund; reads merge them. Nothing is ever updated or deleted.
 
-/** Where a charge record stands. PENDING and DECLINED are internal: clients never see them. */
+/** Where a charge stands. PENDING and DECLINED are internal: clients never see them. */
 export type ChargeState = "PENDING" | "SUCCEEDED" | "DECLINED" | "REFUNDED";
 
-/** One charge attempt per idempotency key, as stored. Never holds the card number or CVV. */
-export interface ChargeRecord {
+/** The attempt: one per idempotency key (its `id` is derived from the key). Never holds the card number or CVV. */
+export interface ChargeAttempt {
   id: string;
   key: string;
   amountMinor: number;
@@ -12,32 +14,55 @@ export interface ChargeRecord {
   cardLast4: string;
   /** Keyed hash of the card, to refuse the same key with another card. */
   cardHash: string;
+  createdAt: Date;
+}
+
+/** What the processor decided for an attempt; DECLINED with reason "voided" when the key was closed first. */
+export interface ChargeOutcome {
+  status: "SUCCEEDED" | "DECLINED";
+  declineReason?: string;
+  at: Date;
+}
+
+/** A full refund of a SUCCEEDED charge. */
+export interface ChargeRefund {
+  reason: string;
+  at: Date;
+}
+
+/** A charge as read: its facts merged. */
+export interface ChargeRecord extends ChargeAttempt {
   status: ChargeState;
   declineReason?: string;
-  createdAt: Date;
-  /** A PENDING record whose lease has passed may be taken over (its owner died). */
-  leaseUntil: Date;
   refundedAt?: Date;
   refundReason?: string;
 }
 
-/** Persistence of charge records; implementations return plain objects, never driver types. */
+/** Persistence of charge facts; implementations return plain objects, never driver types. */
 export interface ChargeStore {
-  /** Creates the indexes; idempotent. */
+  /** Creates what the collections need; idempotent. */
   init(): Promise<void>;
-  /** Inserts a PENDING record; "duplicate" when its key is taken (the unique index decides). */
-  insertPending(rec: ChargeRecord): Promise<"inserted" | "duplicate">;
-  findByKey(key: string): Promise<ChargeRecord | null>;
-  findById(id: string): Promise<ChargeRecord | null>;
-  /** Moves a PENDING record's lease forward if it still has `expectedLease`; true when won. */
-  takeOver(id: string, expectedLease: Date, newLease: Date): Promise<boolean>;
-  /** PENDING → SUCCEEDED or DECLINED; null when the record is no longer PENDING. */
-  finish(id: string, status: "SUCCEEDED" | "DECLINED", declineReason?: string): Promise<ChargeRecord | null>;
-  /** Deletes a PENDING record, freeing its key after a processor failure that captured nothing. */
-  release(id: string): Promise<void>;
-  /** SUCCEEDED → REFUNDED; null when the record is not SUCCEEDED. */
-  markRefunded(id: string, reason: string, at: Date): Promise<ChargeRecord | null>;
+  /** Inserts the attempt; false when its id (its key) is taken. */
+  insertAttempt(a: ChargeAttempt): Promise<boolean>;
+  /** Inserts the outcome unless the attempt has one; returns the outcome that stands. */
+  insertOutcome(id: string, o: ChargeOutcome): Promise<ChargeOutcome>;
+  /** Inserts the refund unless there is one; returns the refund that stands. */
+  insertRefund(id: string, r: ChargeRefund): Promise<ChargeRefund>;
+  /** The charge's facts merged, or null when there is no attempt. */
+  find(id: string): Promise<ChargeRecord | null>;
   /** Returns the named secret, generating and storing a random one on first use. */
   ensureSecret(name: string): Promise<string>;
   close(): Promise<void>;
+}
+
+/** Merges a charge's facts into what a reader sees. */
+export function mergeCharge(a: ChargeAttempt, o: ChargeOutcome | null, r: ChargeRefund | null): ChargeRecord {
+  const rec: ChargeRecord = { ...a, status: o ? o.status : "PENDING" };
+  if (o?.declineReason) rec.declineReason = o.declineReason;
+  if (o?.status === "SUCCEEDED" && r) {
+    rec.status = "REFUNDED";
+    rec.refundedAt = r.at;
+    rec.refundReason = r.reason;
+  }
+  return rec;
 }

@@ -1,20 +1,16 @@
-// The charge store against the real FerretDB of the test run: the unique key index is what
-// makes Charge exactly-once, so it is tested under a concurrent race.
+// The charge store against the real FerretDB of the test run: every fact is an insert under a
+// unique `_id`, the one write FerretDB makes atomic, so each is tested under a concurrent race.
 import { randomBytes } from "node:crypto";
 import { MongoClient } from "mongodb";
-import type { ChargeRecord, ChargeStore } from "./charge-store.js";
+import type { ChargeAttempt, ChargeStore } from "./charge-store.js";
 import { createMongoChargeStore } from "./mongo-charge-store.js";
 
 const url = process.env.SHOP_TEST_MONGO_URL!;
 const dbName = `test_payment_store_${randomBytes(4).toString("hex")}`;
 let store: ChargeStore;
 
-function pending(key: string, over: Partial<ChargeRecord> = {}): ChargeRecord {
-  const now = new Date();
-  return {
-    id: `ch_${randomBytes(8).toString("hex")}`, key, amountMinor: 1299, currency: "USD", cardLast4: "4242",
-    cardHash: "h", status: "PENDING", createdAt: now, leaseUntil: new Date(now.getTime() + 10_000), ...over,
-  };
+function attempt(key: string, over: Partial<ChargeAttempt> = {}): ChargeAttempt {
+  return { id: `ch_${key}`, key, amountMinor: 1299, currency: "USD", cardLast4: "4242", cardHash: "h", createdAt: new Date(), ...over };
 }
 
 beforeAll(async () => {
@@ -29,44 +25,40 @@ afterAll(async () => {
   await c.close();
 });
 
-test("50 concurrent inserts of one key: exactly one wins", async () => {
-  const results = await Promise.all(Array.from({ length: 50 }, () => store.insertPending(pending("race-1"))));
-  expect(results.filter((r) => r === "inserted")).toHaveLength(1);
-  expect(results.filter((r) => r === "duplicate")).toHaveLength(49);
+test("50 concurrent attempts under one id: exactly one lands", async () => {
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.insertAttempt(attempt("race-1", { amountMinor: i + 1 }))));
+  expect(results.filter(Boolean)).toHaveLength(1);
+  const winner = results.indexOf(true) + 1;
+  expect(await store.find("ch_race-1")).toMatchObject({ status: "PENDING", amountMinor: winner });
 });
 
-test("finish moves PENDING to SUCCEEDED once; refund moves SUCCEEDED to REFUNDED once", async () => {
-  const rec = pending("life-1");
-  await store.insertPending(rec);
-  const done = await store.finish(rec.id, "SUCCEEDED");
-  expect(done).toMatchObject({ id: rec.id, status: "SUCCEEDED", amountMinor: 1299 });
-  expect(await store.finish(rec.id, "DECLINED", "x")).toBeNull();
+test("the first outcome and the first refund stand, whoever writes after", async () => {
+  await store.insertAttempt(attempt("life-1"));
   const at = new Date();
-  expect(await store.markRefunded(rec.id, "because", at)).toMatchObject({ status: "REFUNDED", refundReason: "because" });
-  expect(await store.markRefunded(rec.id, "again", at)).toBeNull();
-  expect((await store.findByKey("life-1"))?.refundReason).toBe("because");
+  const outcomes = await Promise.all([
+    store.insertOutcome("ch_life-1", { status: "SUCCEEDED", at }),
+    store.insertOutcome("ch_life-1", { status: "DECLINED", declineReason: "late", at }),
+  ]);
+  expect(outcomes[0]).toEqual(outcomes[1]);
+  const stands = outcomes[0]!.status;
+  expect(await store.find("ch_life-1")).toMatchObject({ status: stands, amountMinor: 1299 });
+  if (stands !== "SUCCEEDED") return;
+  expect(await store.insertRefund("ch_life-1", { reason: "because", at })).toMatchObject({ reason: "because" });
+  expect(await store.insertRefund("ch_life-1", { reason: "again", at })).toMatchObject({ reason: "because" });
+  expect(await store.find("ch_life-1")).toMatchObject({ status: "REFUNDED", refundReason: "because" });
 });
 
-test("release frees the key of a PENDING record only", async () => {
-  const rec = pending("rel-1");
-  await store.insertPending(rec);
-  await store.release(rec.id);
-  expect(await store.findById(rec.id)).toBeNull();
-  expect(await store.insertPending(pending("rel-1"))).toBe("inserted");
+test("a refund of a charge that did not succeed does not make it REFUNDED", async () => {
+  await store.insertAttempt(attempt("dec-1"));
+  await store.insertOutcome("ch_dec-1", { status: "DECLINED", declineReason: "card_declined", at: new Date() });
+  await store.insertRefund("ch_dec-1", { reason: "x", at: new Date() });
+  expect(await store.find("ch_dec-1")).toMatchObject({ status: "DECLINED", declineReason: "card_declined" });
 });
 
-test("takeOver succeeds once per observed lease", async () => {
-  const rec = pending("take-1", { leaseUntil: new Date(Date.now() - 1000) });
-  await store.insertPending(rec);
-  const next = new Date(Date.now() + 5000);
-  const wins = await Promise.all([store.takeOver(rec.id, rec.leaseUntil, next), store.takeOver(rec.id, rec.leaseUntil, next)]);
-  expect(wins.filter(Boolean)).toHaveLength(1);
-});
-
-test("injection-shaped keys are matched literally", async () => {
-  await store.insertPending(pending('{"$ne":null}'));
-  expect((await store.findByKey('{"$ne":null}'))?.key).toBe('{"$ne":null}');
-  expect(await store.findByKey("nothing-like-it")).toBeNull();
+test("injection-shaped ids are matched literally", async () => {
+  await store.insertAttempt(attempt('{"$ne":null}'));
+  expect((await store.find('ch_{"$ne":null}'))?.key).toBe('{"$ne":null}');
+  expect(await store.find("nothing-like-it")).toBeNull();
 });
 
 test("ensureSecret returns one stable value under concurrent first use", async () => {
