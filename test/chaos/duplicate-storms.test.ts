@@ -10,6 +10,7 @@ import { addItem, invariantsSettled, MONGO_URL, productIds } from "./shop.js";
 import { createServiceClient, createUnaryClient, GOOD_CARD, newUser, type Outcome } from "./edge-client.js";
 import { summarize } from "./load.js";
 import { rememberReplicas } from "./mesh-control.js";
+import { readCharges, readOrders } from "../../services/order/src/books.js";
 
 const STORM = 100;
 const PAYMENT_PORT = 50054;
@@ -54,9 +55,9 @@ it("turns 100 concurrent PlaceOrder with one request_id into one order and one c
   expect(ok.length).toBe(STORM);
   expect(orderIds.size).toBe(1);
   const [orderId] = [...orderIds];
-  const orders = await mongo.db("shop_order").collection("orders").find({ userId: user.id, requestId }).toArray();
-  const charges = await mongo.db("shop_payment").collection("charges").find({ key: orderId }).toArray();
-  expect(orders.map((o) => [String(o._id), o.status])).toEqual([[orderId, "CONFIRMED"]]);
+  const orders = await readOrders(mongo, { userId: user.id, requestId });
+  const charges = await readCharges(mongo, [orderId!]);
+  expect(orders.map((o) => [o.id, o.status])).toEqual([[orderId, "CONFIRMED"]]);
   expect(charges.map((c) => c.status)).toEqual(["SUCCEEDED"]);
   expect(Number(charges[0]!.amountMinor)).toBe(Number(orders[0]!.totalMinor));
   figures["PlaceOrder storm: calls / OK at once / ABORTED then OK on retry / distinct orders / charges in the database"] =
@@ -74,15 +75,15 @@ it("turns 100 concurrent Charge with one idempotency key into one charge", async
 
   const ok = storm.filter((o) => o.code === 0) as Outcome<{ charge?: { id: string } }>[];
   const chargeIds = new Set(ok.map((o) => o.res!.charge!.id));
-  const charges = await mongo.db("shop_payment").collection("charges").find({ key }).toArray();
+  const charges = await readCharges(mongo, [key]);
   // A charge with no order breaks the money invariant by design: refund every charge of the key,
   // as order's compensation would, whatever the assertions below say, so later scenarios start
   // from a sound database.
   const refunds = await Promise.all(charges.filter((c) => c.status === "SUCCEEDED").map((c) =>
-    payment.call(PaymentService.method.refund, { chargeId: String(c._id), reason: "chaos storm test charge" }, { token: user.token })));
+    payment.call(PaymentService.method.refund, { chargeId: c.id, reason: "chaos storm test charge" }, { token: user.token })));
   expect(ok.length).toBe(STORM);
   expect(chargeIds.size).toBe(1);
-  expect(charges.map((c) => [String(c._id), c.status, Number(c.amountMinor)])).toEqual([[[...chargeIds][0], "SUCCEEDED", 1234]]);
+  expect(charges.map((c) => [c.id, c.status, c.amountMinor])).toEqual([[[...chargeIds][0], "SUCCEEDED", 1234]]);
   expect(refunds.map((r) => r.code)).toEqual([0]);
   const inv = await invariantsSettled();
   expect(inv.violations).toEqual([]);

@@ -96,8 +96,8 @@ export function renderReliability(records: ScenarioRecord[]): string {
     const inv = r.invariants;
     out.push("", `**Lost:** ${r.lost}`, "",
       `**Invariant after the scenario:** ${inv.ok ? "holds" : `VIOLATED (${inv.violations})`}: ${inv.confirmedOrders} confirmed orders ` +
-      `totalling ${inv.confirmedTotalMinor} minor units = ${inv.succeededCharges} succeeded charges totalling ${inv.chargedTotalMinor}; ` +
-      `${inv.failedOrders} failed orders, ${inv.refundedCharges} refunded charges, ${inv.pendingOrders} pending.`);
+      `totalling ${inv.confirmedTotalMinor} minor units = ${inv.captures} processor captures (${inv.refundedCharges} refunded), ${inv.chargedTotalMinor} kept; ` +
+      `${inv.failedOrders} failed orders, ${inv.pendingOrders} pending.`);
   }
   out.push("", "## Not in the suite yet", "", ...BLOCKED);
   return `${out.join("\n")}\n`;

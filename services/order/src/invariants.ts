@@ -1,17 +1,22 @@
-// An ops/test tool, not service code: checks that no money is lost or made up across the order
-// and payment databases. It reads payment's database directly, which the services never do.
-//   1. every order is final (CONFIRMED or FAILED), none left PENDING;
-//   2. every CONFIRMED order has a SUCCEEDED charge of exactly its total, keyed by its id;
-//   3. every SUCCEEDED (not refunded) charge belongs to a CONFIRMED order;
-//   4. so the sum of SUCCEEDED charges equals the sum of CONFIRMED orders' totals.
-// Usage: node dist/invariants.js <mongoUrl> [orderDb] [paymentDb]  (exit 1 when violated)
+// An ops/test tool, not service code: checks the three books against each other. It reads
+// order's and payment's databases and the simulated processor's ledger directly, which the
+// services never do. The processor's ledger is where money really moved:
+//   1. no order is PENDING (every reservation has an outcome);
+//   2. at most one capture per key (the ledger's `_id` is the key), and every capture not refunded
+//      belongs to a CONFIRMED order of exactly that amount: no charge without an order;
+//   3. every CONFIRMED order has such a capture: no order without its money;
+//   4. payment's own facts agree with the ledger (SUCCEEDED ⇔ captured, REFUNDED ⇔ refunded);
+//   5. so captures minus refunds equal the CONFIRMED orders' totals.
+// Usage: node dist/invariants.js <mongoUrl> [orderDb] [paymentDb] [processorDb]  (exit 1 when violated)
 import { MongoClient } from "mongodb";
 
-/** Where the two databases are. */
+/** Where the databases are. */
 export interface InvariantTarget {
   mongoUrl: string;
   orderDb?: string;
   paymentDb?: string;
+  /** Default: "<paymentDb>_processor", as payment's PAYMENT_PROCESSOR_DB default. */
+  processorDb?: string;
 }
 
 /** The result of one check. */
@@ -20,56 +25,83 @@ export interface InvariantReport {
   confirmedOrders: number;
   failedOrders: number;
   pendingOrders: number;
-  succeededCharges: number;
+  /** Captures in the processor's ledger, refunded or not. */
+  captures: number;
   refundedCharges: number;
   /** Sum of CONFIRMED orders' totals, minor units (a single currency is assumed per shop). */
   confirmedTotalMinor: number;
-  /** Sum of SUCCEEDED charges, minor units. */
+  /** Captures minus refunds in the processor's ledger, minor units. */
   chargedTotalMinor: number;
   /** One line per violation. */
   violations: string[];
 }
 
-/** Reads both databases and reports every violated invariant. */
+/** Reads the databases and reports every violated invariant. */
 export async function checkInvariants(target: InvariantTarget): Promise<InvariantReport> {
   const client = await MongoClient.connect(target.mongoUrl, { serverSelectionTimeoutMS: 3000 });
+  const paymentDb = target.paymentDb ?? "shop_payment";
   try {
-    const orders = await client.db(target.orderDb ?? "shop_order").collection("orders").find({}).toArray();
-    const charges = await client.db(target.paymentDb ?? "shop_payment").collection("charges").find({}).toArray();
-    const chargeByKey = new Map(charges.map((c) => [String(c.key), c]));
+    const all = (db: string, coll: string) => client.db(db).collection(coll).find({}).toArray();
+    const byId = async (db: string, coll: string) => new Map((await all(db, coll)).map((d) => [String(d._id), d]));
+    const orderDb = target.orderDb ?? "shop_order";
+    const processorDb = target.processorDb ?? `${paymentDb}_processor`;
+    const [reservations, outcomes, attempts, chargeOutcomes, chargeRefunds, ledger, ledgerRefunds] = await Promise.all([
+      all(orderDb, "orders"), byId(orderDb, "outcomes"), all(paymentDb, "charges"), byId(paymentDb, "outcomes"),
+      byId(paymentDb, "refunds"), all(processorDb, "entries"), byId(processorDb, "refunds"),
+    ]);
     const violations: string[] = [];
     const r: InvariantReport = {
-      ok: true, confirmedOrders: 0, failedOrders: 0, pendingOrders: 0, succeededCharges: 0, refundedCharges: 0,
+      ok: true, confirmedOrders: 0, failedOrders: 0, pendingOrders: 0, captures: 0, refundedCharges: 0,
       confirmedTotalMinor: 0, chargedTotalMinor: 0, violations,
     };
-    const confirmedIds = new Set<string>();
-    for (const o of orders) {
+    const confirmed = new Map<string, number>();
+    for (const o of reservations) {
       const id = String(o._id);
-      if (o.status === "CONFIRMED") {
+      const outcome = outcomes.get(id);
+      if (!outcome) {
+        r.pendingOrders++;
+        violations.push(`order ${id} is PENDING`);
+      } else if (outcome.status === "CONFIRMED") {
         r.confirmedOrders++;
         r.confirmedTotalMinor += Number(o.totalMinor);
-        confirmedIds.add(id);
-        const c = chargeByKey.get(id);
-        if (!c || c.status !== "SUCCEEDED") violations.push(`order ${id} is CONFIRMED but its charge is ${c ? c.status : "missing"}`);
-        else if (Number(c.amountMinor) !== Number(o.totalMinor)) violations.push(`order ${id} total ${o.totalMinor} != charge ${c.amountMinor}`);
-      } else if (o.status === "FAILED") {
-        r.failedOrders++;
+        confirmed.set(id, Number(o.totalMinor));
       } else {
-        r.pendingOrders++;
-        violations.push(`order ${id} is not final (${o.status}, phase ${o.phase})`);
+        r.failedOrders++;
       }
     }
-    for (const c of charges) {
-      if (c.status === "SUCCEEDED") {
-        r.succeededCharges++;
-        r.chargedTotalMinor += Number(c.amountMinor);
-        if (!confirmedIds.has(String(c.key))) violations.push(`charge ${c._id} (key ${c.key}) SUCCEEDED without a CONFIRMED order`);
-      } else if (c.status === "REFUNDED") {
+    const captured = new Map<string, number>();
+    for (const e of ledger) {
+      if (e.kind !== "capture") continue;
+      const key = String(e._id);
+      const amount = Number(e.amountMinor);
+      r.captures++;
+      r.chargedTotalMinor += amount;
+      if (ledgerRefunds.has(key)) {
         r.refundedCharges++;
+        r.chargedTotalMinor -= amount;
+        continue;
+      }
+      captured.set(key, amount);
+      const total = confirmed.get(key);
+      if (total === undefined) violations.push(`capture under ${key} (${amount}) kept without a CONFIRMED order`);
+      else if (total !== amount) violations.push(`order ${key} total ${total} != its capture ${amount}`);
+    }
+    for (const [id] of confirmed) if (!captured.has(id)) violations.push(`order ${id} is CONFIRMED without a capture kept for it`);
+    const ledgerKind = new Map(ledger.map((e) => [String(e._id), String(e.kind)]));
+    for (const a of attempts) {
+      const id = String(a._id);
+      const key = String(a.key);
+      const status = chargeOutcomes.get(id)?.status;
+      const kind = ledgerKind.get(key) ?? "nothing";
+      if (status !== undefined && (status === "SUCCEEDED") !== (kind === "capture")) {
+        violations.push(`charge ${id} is ${status} but the processor holds ${kind} for its key`);
+      }
+      if (chargeRefunds.has(id) !== ledgerRefunds.has(key)) {
+        violations.push(`charge ${id}: payment ${chargeRefunds.has(id) ? "recorded" : "did not record"} a refund, the processor ${ledgerRefunds.has(key) ? "did" : "did not"}`);
       }
     }
     if (r.confirmedTotalMinor !== r.chargedTotalMinor) {
-      violations.push(`confirmed orders total ${r.confirmedTotalMinor} != succeeded charges ${r.chargedTotalMinor}`);
+      violations.push(`confirmed orders total ${r.confirmedTotalMinor} != captures minus refunds ${r.chargedTotalMinor}`);
     }
     r.ok = violations.length === 0;
     return r;
@@ -80,8 +112,8 @@ export async function checkInvariants(target: InvariantTarget): Promise<Invarian
 
 // Run as a script: print the report, exit 1 when an invariant is violated.
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  const [url, orderDb, paymentDb] = process.argv.slice(2);
-  checkInvariants({ mongoUrl: url ?? "mongodb://127.0.0.1:27018/", orderDb, paymentDb }).then((r) => {
+  const [url, orderDb, paymentDb, processorDb] = process.argv.slice(2);
+  checkInvariants({ mongoUrl: url ?? "mongodb://127.0.0.1:27018/", orderDb, paymentDb, processorDb }).then((r) => {
     console.log(JSON.stringify(r, null, 2));
     process.exit(r.ok ? 0 : 1);
   }).catch((err: unknown) => {

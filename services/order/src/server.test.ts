@@ -19,6 +19,7 @@ import { parsePaymentConfig } from "../../payment/src/config.js";
 import { startServer as startPayment, stopServer as stopPayment } from "../../payment/src/server.js";
 import { parseOrderConfig } from "./config.js";
 import { orderIdFor } from "./domain/orders.js";
+import { readCharges } from "./books.js";
 import { checkInvariants } from "./invariants.js";
 import { startServer, stopServer } from "./server.js";
 import type { OrderStore } from "./store/order-store.js";
@@ -59,7 +60,7 @@ async function failure(p: Promise<unknown>): Promise<ConnectError> {
   throw new Error("expected the call to fail");
 }
 
-const chargesFor = (orderId: string) => mongo.db(paymentDb).collection("charges").find({ key: orderId }).toArray();
+const chargesFor = (orderId: string) => readCharges(mongo, [orderId], paymentDb);
 
 beforeAll(async () => {
   mesh = await createTestMesh();
@@ -80,10 +81,10 @@ beforeAll(async () => {
   }, mesh.config("payment")))).port;
   const failing = (s: OrderStore): OrderStore => ({
     ...s,
-    update: (id, patch) => (failConfirm && patch.status === "CONFIRMED" ? Promise.reject(new Error("injected: confirm write failed")) : s.update(id, patch)),
+    settle: (id, outcome) => (failConfirm && outcome.status === "CONFIRMED" ? Promise.reject(new Error("injected: confirm write failed")) : s.settle(id, outcome)),
   });
   const orderPort = (await startServer(parseOrderConfig({
-    PORT: "0", ADMIN_PORT: "off", MONGO_URL: mongoUrl, MONGO_DB: orderDb,
+    PORT: "0", ADMIN_PORT: "off", MONGO_URL: mongoUrl, MONGO_DB: orderDb, REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}order:`,
     CART_ADDR: `127.0.0.1:${cartPort}`, CATALOG_ADDR: `127.0.0.1:${catalogPort}`, PAYMENT_ADDR: `127.0.0.1:${paymentPort}`,
     RECOMMENDATION_ADDR: `127.0.0.1:${recommendation.port}`,
   }, mesh.config("order")), { wrapStore: failing })).port;
@@ -101,6 +102,7 @@ afterAll(async () => {
   await recommendation.close(100);
   await mongo.db(orderDb).dropDatabase();
   await mongo.db(paymentDb).dropDatabase();
+  await mongo.db(`${paymentDb}_processor`).dropDatabase();
   await mongo.db(catalogDb).dropDatabase();
   await mongo.close();
   const r = new Redis(redisUrl);
@@ -123,7 +125,7 @@ test("PlaceOrder charges once, confirms, empties the cart and reports the purcha
   expect((await cart.getCart({}, u)).cart!.items).toEqual([]);
   const charges = await chargesFor(order!.id);
   expect(charges).toHaveLength(1);
-  expect(charges[0]).toMatchObject({ _id: order!.chargeId, status: "SUCCEEDED", amountMinor: total });
+  expect(charges[0]).toMatchObject({ id: order!.chargeId, status: "SUCCEEDED", amountMinor: total });
   expect((await orders.getOrder({ orderId: order!.id }, u)).order!.id).toBe(order!.id);
   const until = Date.now() + 2000;
   while (!purchases.includes(order!.id) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
@@ -134,9 +136,10 @@ test("PlaceOrder charges once, confirms, empties the cart and reports the purcha
   expect(again.order!.id).toBe(order!.id);
   expect(await chargesFor(order!.id)).toHaveLength(1);
 
-  // Reusing the request_id for another cart is refused.
+  // The same request_id returns the same order even after the cart changed (the contract).
   await cart.addItem({ productId: tea, quantity: 3 }, u);
-  expect((await failure(orders.placeOrder({ requestId: "r-1", card }, u))).code).toBe(Code.FailedPrecondition);
+  expect((await orders.placeOrder({ requestId: "r-1", card }, u)).order).toMatchObject({ id: order!.id, status: OrderStatus.CONFIRMED });
+  expect(await chargesFor(order!.id)).toHaveLength(1);
 });
 
 test("50 concurrent PlaceOrder with one request_id: one order, one charge", async () => {
@@ -168,11 +171,11 @@ test("a declined card: FailedPrecondition, order FAILED with the reason, cart in
   const e = await failure(orders.placeOrder({ requestId: "decl", card: { ...card, number: "4000000000000002" } }, u));
   expect(e.code).toBe(Code.FailedPrecondition);
   expect(e.rawMessage).toContain("card_declined");
-  const o = await mongo.db(orderDb).collection("orders").findOne({ userId: `dan-${tag}`, requestId: "decl" });
-  expect(o).toMatchObject({ status: "FAILED" });
-  expect(o!.failureReason).toContain("card_declined");
+  const o = (await orders.getOrder({ orderId: orderIdFor(`dan-${tag}`, "decl") }, u)).order!;
+  expect(o.status).toBe(OrderStatus.FAILED);
+  expect(o.failureReason).toContain("card_declined");
   expect((await cart.getCart({}, u)).cart!.items).toEqual([expect.objectContaining({ productId: tea, quantity: 2 })]);
-  expect((await chargesFor(String(o!._id))).filter((c) => c.status === "SUCCEEDED")).toHaveLength(0);
+  expect((await chargesFor(o.id)).filter((c) => c.status === "SUCCEEDED")).toHaveLength(0);
   // The request_id stays failed; a new one may be placed.
   expect((await failure(orders.placeOrder({ requestId: "decl", card }, u))).code).toBe(Code.FailedPrecondition);
   expect((await orders.placeOrder({ requestId: "decl-2", card }, u)).order!.status).toBe(OrderStatus.CONFIRMED);
@@ -189,10 +192,10 @@ test("a failed write after the charge is compensated: refund recorded, order FAI
     failConfirm = false;
   }
   expect(e.code).toBe(Code.Unavailable);
-  const o = await mongo.db(orderDb).collection("orders").findOne({ userId: `fay-${tag}`, requestId: "comp" });
-  expect(o).toMatchObject({ status: "FAILED" });
-  expect(o!.failureReason).toContain("refunded");
-  const charges = await chargesFor(String(o!._id));
+  const o = (await orders.getOrder({ orderId: orderIdFor(`fay-${tag}`, "comp") }, u)).order!;
+  expect(o.status).toBe(OrderStatus.FAILED);
+  expect(o.failureReason).toContain("refunded");
+  const charges = await chargesFor(o.id);
   expect(charges).toHaveLength(1);
   expect(charges[0]).toMatchObject({ status: "REFUNDED", amountMinor: 3 * mugP.priceUsdCents });
   expect((await cart.getCart({}, u)).cart!.items).toHaveLength(1);

@@ -1,10 +1,10 @@
 // The saga's Upstreams over mesh clients. This is where transport outcomes become saga facts:
 // which charge errors prove that nothing was taken, and which leave the outcome unknown.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { breakerOf, createClient, inboundCall, PreconditionError, runWithInboundCall, type MeshConfig } from "@shopmesh/mesh";
+import { breakerOf, CIRCUIT_OPEN, createClient, inboundCall, MESH_DOMAIN, PreconditionError, reasonOf, runWithInboundCall, type MeshConfig } from "@shopmesh/mesh";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { PaymentService } from "@shopmesh/gen/shop/payment/v1/payment_pb.js";
+import { ChargeStatus, PaymentService } from "@shopmesh/gen/shop/payment/v1/payment_pb.js";
 import { RecommendationService } from "@shopmesh/gen/shop/recommendation/v1/recommendation_pb.js";
 import type { ChargeOutcome, Upstreams } from "./domain/upstreams.js";
 
@@ -31,7 +31,7 @@ export function createUpstreamClients(mesh: MeshConfig, addr: UpstreamAddresses,
       return (res.cart?.items ?? []).map((i) => ({ productId: i.productId, quantity: i.quantity }));
     },
     async emptyCart(signal) {
-      await cart.emptyCart({}, { signal });
+      await detached(signal, () => cart.emptyCart({}, { signal }));
     },
     async getProducts(ids, signal) {
       try {
@@ -55,10 +55,18 @@ export function createUpstreamClients(mesh: MeshConfig, addr: UpstreamAddresses,
       }, { signal });
       try {
         const res = await detached(signal, run);
-        return { kind: "charged", chargeId: res.charge!.id };
+        return { kind: "charged", chargeId: res.charge!.id, amountMinor: Number(res.charge!.amount?.amountMinor ?? 0n) };
       } catch (err) {
         return classify(err);
       }
+    },
+    async resolveCharge(key, signal) {
+      const res = await detached(signal, () => payment.resolveCharge({ idempotencyKey: key }, { signal }));
+      if (!res.charge) return { charged: false, reason: res.notChargedReason };
+      return {
+        charged: true, chargeId: res.charge.id, amountMinor: Number(res.charge.amount?.amountMinor ?? 0n),
+        refunded: res.charge.status === ChargeStatus.REFUNDED,
+      };
     },
     async refund(chargeId, reason, signal) {
       await detached(signal, () => payment.refund({ chargeId, reason }, { signal }));
@@ -72,18 +80,27 @@ export function createUpstreamClients(mesh: MeshConfig, addr: UpstreamAddresses,
   };
 }
 
+// By the ErrorInfo reason payment (or our own breaker) gives, never by message text.
 function classify(err: unknown): ChargeOutcome {
-  if (err instanceof ConnectError) {
-    // Payment answered with a business refusal: it charged nothing for this key.
-    if (err.code === Code.FailedPrecondition || err.code === Code.InvalidArgument) return { kind: "refused", error: err };
-    // Our breaker refused before sending; or payment's processor failed, after which payment
-    // frees the key before answering (see payment's README). Either way nothing was taken.
-    if (err.code === Code.Unavailable && (err.rawMessage.startsWith("circuit open for") || err.rawMessage === "processor unavailable")) {
-      return { kind: "unsent", error: err };
-    }
+  const r = reasonOf(err);
+  if (r?.domain === PAYMENT_DOMAIN) {
+    // Payment's book says nothing is taken under this key, for good.
+    if (r.reason === "CARD_DECLINED" || r.reason === "CHARGE_VOIDED") return { kind: "declined", error: err };
+    // The processor failed before deciding: nothing taken by this call; a retry may charge.
+    if (r.reason === "PROCESSOR_UNAVAILABLE") return { kind: "unsent", error: err };
+    // Another attempt holds the key: what it became must be asked.
+    if (r.reason === "IDEMPOTENCY_KEY_REUSED") return { kind: "ask", error: err, invalidRequest: false };
   }
+  // Our breaker refused before sending.
+  if (r?.domain === MESH_DOMAIN && r.reason === CIRCUIT_OPEN) return { kind: "unsent", error: err };
+  // Payment refused the request itself (it checks the card against its own clock): this call
+  // took nothing, but an earlier attempt under the key may have.
+  if (err instanceof ConnectError && err.code === Code.InvalidArgument) return { kind: "ask", error: err, invalidRequest: true };
   return { kind: "unknown", error: err };
 }
+
+/** The ErrorInfo domain of payment's reasons (payment.proto). */
+const PAYMENT_DOMAIN = "payment.shop.local";
 
 // Runs fn with the inbound call's deadline replaced by the signal's own budget when the
 // caller's signal is not the inbound one (compensation after the caller gave up).

@@ -1,28 +1,31 @@
-// The order use cases. PlaceOrder is a saga without transactions (FerretDB has none):
-//   reserve  a PENDING order under the unique (user, request_id): one caller wins, the rest wait
-//            for its result; the order id is derived from (user, request_id), so it is stable;
-//   price    the cart from the catalog;
-//   charge   payment with key = order id, so a repeated charge is the same charge;
-//   confirm  the order; then empty the cart and report the purchase, both best effort.
-// A failure before the charge deletes the reservation: no order, no charge, the cart intact,
-// and the same request_id may be placed again. A refused charge records the order FAILED.
-// A failure after the charge, or a charge whose outcome is unknown, is settled by refunding:
-// the order is recorded FAILED with its reason. See README.md "Saga" for the reasoning.
+// The order use cases. PlaceOrder is a saga without transactions, made of facts inserted once
+// (docs/architecture.md "The money path"):
+//   price    the cart from the catalog (nothing is written before this succeeds);
+//   reserve  insert the priced reservation under the id derived from (user, request_id): the
+//            first insert stands, so every retry charges the same amount under the same key;
+//   charge   payment with key = order id; payment and its processor decide once per key, so a
+//            second owner of the order (a retry after a crash) gets the same single charge;
+//   settle   insert the outcome; the first one stands and every owner answers with it;
+//   then     empty the cart on the service's own budget and report the purchase, best effort.
+// Nothing is updated or deleted, and no read decides anything. An order whose outcome is unknown
+// stays PENDING until a retry or the sweeper (sweeper.ts) asks payment what became of its key.
 import { createHash } from "node:crypto";
 import { AbortedError, NotFoundError, PreconditionError, UnavailableError, ValidationError, Violations } from "@shopmesh/mesh";
-import type { ListCursor, OrderLine, OrderRecord, OrderStore } from "../store/order-store.js";
+import type { OrderIndex } from "../store/order-index.js";
+import { type ListCursor, mergeOrder, type OrderLine, type OrderOutcome, type OrderRecord, type OrderStore, type Reservation } from "../store/order-store.js";
 import { type CardInput, checkCard } from "./card.js";
-import type { CartLineIn, Upstreams } from "./upstreams.js";
+import type { CartLineIn, Resolution, Upstreams } from "./upstreams.js";
 
 /** Knobs and dependencies of the order use cases. */
 export interface OrdersDeps {
   store: OrderStore;
+  index: OrderIndex;
   upstreams: Upstreams;
-  /** How long a reservation belongs to its caller before a retry may take it over, ms. */
+  /** How long an order belongs to the call that reserved it before others may settle it, ms. */
   leaseMs?: number;
   /** How long a concurrent PlaceOrder waits for the first call's result, ms. */
   maxWaitMs?: number;
-  /** Budget of the compensation steps, which run even after the caller gave up, ms. */
+  /** Budget of the steps that run even after the caller gave up (settling, refunds, the cart), ms. */
   settleMs?: number;
   /** Deadline of the best-effort RecordPurchase, ms. */
   recordPurchaseMs?: number;
@@ -34,6 +37,15 @@ export interface Orders {
   placeOrder(userId: string, requestId: string, card: CardInput | undefined, signal: AbortSignal): Promise<OrderRecord>;
   getOrder(userId: string, orderId: string): Promise<OrderRecord>;
   listOrders(userId: string, pageSize: number, pageToken: string): Promise<{ orders: OrderRecord[]; nextPageToken: string }>;
+  /** Settles an order nobody is placing any more (its lease is over): asks payment, never charges. */
+  settleAbandoned(o: OrderRecord): Promise<OrderRecord>;
+  /** Refunds the charge a FAILED order holds; idempotent. */
+  refundOwed(o: OrderRecord): Promise<void>;
+  /** True while this process runs the saga of the order. */
+  inFlight(orderId: string): boolean;
+  /** Tells the reads that the Redis index may be incomplete (a write to it failed). */
+  indexDirty(): boolean;
+  markIndexClean(): void;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9_:.-]{1,128}$/;
@@ -44,115 +56,155 @@ export function orderIdFor(userId: string, requestId: string): string {
   return `ord_${createHash("sha256").update(`${userId}\n${requestId}`).digest("base64url").slice(0, 24)}`;
 }
 
-/** "productId:qty,..." in product order: equal carts give equal signatures. */
-export function cartSignature(lines: CartLineIn[]): string {
-  return [...lines].sort((a, b) => (a.productId < b.productId ? -1 : 1)).map((l) => `${l.productId}:${l.quantity}`).join(",");
-}
-
 /** Creates the order use cases. */
 export function createOrders(deps: OrdersDeps): Orders {
-  const { store, upstreams } = deps;
+  const { store, index, upstreams } = deps;
   const leaseMs = deps.leaseMs ?? 30_000;
   const maxWaitMs = deps.maxWaitMs ?? 10_000;
   const settleMs = deps.settleMs ?? 5_000;
   const recordPurchaseMs = deps.recordPurchaseMs ?? 300;
   const log = deps.log ?? { warn() {}, error() {} };
+  const running = new Set<string>();
+  let dirty = false;
+  const budget = () => AbortSignal.timeout(settleMs);
 
-  // The answer for an order someone else placed (or an earlier attempt of this request).
-  function answerExisting(o: OrderRecord, sig: string): OrderRecord {
-    // An emptied cart is what a retry after success sees; anything else must be the same cart.
-    if (sig !== "" && sig !== o.cartSig) throw new PreconditionError("request_id was already used for another cart; use a new request_id");
+  async function indexPut(o: OrderRecord): Promise<void> {
+    if (!(await index.put(o))) dirty = true;
+  }
+
+  // The answer for an order that exists: its outcome, whatever the cart holds now.
+  function answer(o: OrderRecord): OrderRecord {
     if (o.status === "FAILED") throw new PreconditionError(`order ${o.id} failed: ${o.failureReason ?? "unknown"}; use a new request_id`);
     return o;
   }
 
-  // Runs the saga from `rec.phase` for the caller that holds the reservation's lease.
-  async function runSaga(rec: OrderRecord, cart: CartLineIn[], card: CardInput, signal: AbortSignal): Promise<OrderRecord> {
-    let order = rec;
-    if (order.phase === "reserved") {
+  // Inserts the outcome; returns the order as it stands (another owner's outcome may have won).
+  async function settle(r: Reservation, outcome: Omit<OrderOutcome, "at">): Promise<OrderRecord> {
+    const stands = await store.settle(r.id, { ...outcome, at: new Date() });
+    const o = mergeOrder(r, stands);
+    if (o.status === "FAILED" && o.chargeId) await refundOwed(o);
+    await indexPut(o);
+    return o;
+  }
+
+  async function refundOwed(o: OrderRecord): Promise<void> {
+    try {
+      await upstreams.refund(o.chargeId!, (o.failureReason ?? "order failed").slice(0, 500), budget());
+      await index.done(o.id);
+    } catch (err) {
+      // The outcome says a refund is owed; the sweeper retries it until payment confirms.
+      log.error({ err, orderId: o.id, chargeId: o.chargeId }, "refund failed; the sweeper will retry it");
+    }
+  }
+
+  // Records a charge that exists as the order's outcome. A charge of another amount (an attempt
+  // under this key from before, with other lines) cannot pay this order: it is refunded.
+  async function confirm(r: Reservation, chargeId: string, amountMinor: number): Promise<OrderRecord> {
+    if (amountMinor !== r.totalMinor) {
+      return settle(r, { status: "FAILED", chargeId, failureReason: `the charge under this order's key was for ${amountMinor}, not ${r.totalMinor}; charge refunded` });
+    }
+    try {
+      return await settle(r, { status: "CONFIRMED", chargeId });
+    } catch (err) {
+      // The write may or may not have landed. Deciding FAILED is a second insert under the same
+      // id: if CONFIRMED landed, it stands and nothing is refunded; else FAILED stands and refunds.
+      log.error({ err, orderId: r.id }, "could not record a confirmed order; compensating");
+      let o: OrderRecord;
       try {
-        const products = await upstreams.getProducts(cart.map((l) => l.productId), signal);
-        const currency = products[0]!.currency;
-        if (products.some((p) => p.currency !== currency)) throw new PreconditionError("the cart mixes currencies");
-        const items: OrderLine[] = cart.map((l, i) => ({
-          productId: l.productId, name: products[i]!.name, quantity: l.quantity, unitPriceMinor: products[i]!.priceMinor,
-        }));
-        const totalMinor = items.reduce((s, l) => s + l.unitPriceMinor * l.quantity, 0);
-        if (totalMinor < 1) throw new PreconditionError("the cart total is zero");
-        order = { ...order, items, currency, totalMinor, phase: "charging" };
-        // Recorded before charging, so whoever resumes this order charges the same amount.
-        await store.update(order.id, { items, currency, totalMinor, phase: "charging" });
-      } catch (err) {
-        // Nothing was charged: drop the reservation so the same request_id can be placed again.
-        await store.release(order.id).catch((e: unknown) => log.error({ err: e, orderId: order.id }, "could not release a reservation"));
-        throw err;
+        o = await settle(r, { status: "FAILED", chargeId, failureReason: `could not record the order (${messageOf(err)}); charge refunded` });
+      } catch (again) {
+        throw new UnavailableError("the order could not be recorded; it stays PENDING and is settled within a minute", again);
       }
+      if (o.status === "FAILED") throw new UnavailableError("the order could not be recorded; the charge was refunded", err);
+      return o;
     }
-
-    const resumed = rec.phase === "charging";
-    const outcome = await upstreams.charge({ key: order.id, amountMinor: order.totalMinor, currency: order.currency, card }, signal);
-    if (outcome.kind === "unsent") {
-      if (resumed) {
-        // An earlier owner may have charged: keep the order for the next retry to resume.
-        await store.update(order.id, { leaseUntil: new Date() }).catch(() => {});
-      } else {
-        await store.release(order.id).catch((e: unknown) => log.error({ err: e, orderId: order.id }, "could not release a reservation"));
-      }
-      throw outcome.error;
-    }
-    if (outcome.kind === "refused") {
-      await store.update(order.id, { status: "FAILED", failureReason: `payment refused: ${messageOf(outcome.error)}` })
-        .catch((e: unknown) => log.error({ err: e, orderId: order.id }, "could not record a refused order"));
-      throw outcome.error;
-    }
-    if (outcome.kind === "unknown") {
-      await settleUnknown(order, card, outcome.error);
-      throw new UnavailableError("payment did not answer in time; nothing was charged (any charge was refunded)", outcome.error);
-    }
-
-    try {
-      await store.update(order.id, { status: "CONFIRMED", chargeId: outcome.chargeId });
-    } catch (err) {
-      await compensate(order, outcome.chargeId, `could not record the order (${messageOf(err)})`);
-      throw new UnavailableError("the order could not be recorded; the charge was refunded", err);
-    }
-    const confirmed: OrderRecord = { ...order, status: "CONFIRMED", chargeId: outcome.chargeId };
-    // After the commit point: these may fail without failing the checkout.
-    await upstreams.emptyCart(signal).catch((err: unknown) => log.warn({ err, orderId: order.id }, "could not empty the cart after an order"));
-    void upstreams.recordPurchase(order.id, cart, AbortSignal.timeout(recordPurchaseMs))
-      .catch((err: unknown) => log.warn({ err, orderId: order.id }, "could not report a purchase to recommendation"));
-    return confirmed;
   }
 
-  // Refunds a charge and records the order FAILED. Runs on its own budget: the caller may be
-  // gone, but money must not stay taken for an order that does not exist.
-  async function compensate(order: OrderRecord, chargeId: string, reason: string): Promise<void> {
-    try {
-      await upstreams.refund(chargeId, reason.slice(0, 500), AbortSignal.timeout(settleMs));
-    } catch (err) {
-      // Left PENDING with its lease ended: the next PlaceOrder of this request_id resumes it and
-      // the invariant check reports it until then.
-      log.error({ err, orderId: order.id, chargeId }, "refund failed; order left PENDING for recovery");
-      await store.update(order.id, { leaseUntil: new Date() }).catch(() => {});
-      return;
-    }
-    await store.update(order.id, { status: "FAILED", chargeId, failureReason: `${reason}; charge refunded` })
-      .catch((err: unknown) => log.error({ err, orderId: order.id }, "could not record a compensated order"));
+  // Settles from payment's final answer about the key.
+  async function settleResolved(r: Reservation, res: Resolution, why: string): Promise<OrderRecord> {
+    if (res.charged && !res.refunded) return confirm(r, res.chargeId, res.amountMinor);
+    if (res.charged) return settle(r, { status: "FAILED", chargeId: res.chargeId, failureReason: `${why}; the charge was refunded` });
+    return settle(r, { status: "FAILED", failureReason: `${why}; nothing charged (${res.reason})` });
   }
 
-  // The charge may or may not exist. Charging again with the same key either returns the
-  // charge that exists or waits for an in-flight one, so after it no charge can appear later
-  // for this key; then it is refunded. (A lookup by key could not rule out a late charge.)
-  async function settleUnknown(order: OrderRecord, card: CardInput, cause: unknown): Promise<void> {
-    const reason = `payment outcome unknown (${messageOf(cause)})`;
-    const outcome = await upstreams.charge({ key: order.id, amountMinor: order.totalMinor, currency: order.currency, card }, AbortSignal.timeout(settleMs));
-    if (outcome.kind === "charged") return compensate(order, outcome.chargeId, reason);
-    if (outcome.kind === "refused") {
-      await store.update(order.id, { status: "FAILED", failureReason: `${reason}; nothing charged` }).catch(() => {});
-      return;
+  // Asks payment on the service's own budget; null when payment cannot answer (stays PENDING).
+  async function askPayment(r: Reservation, why: string): Promise<OrderRecord | null> {
+    try {
+      return await settleResolved(r, await upstreams.resolveCharge(r.id, budget()), why);
+    } catch (err) {
+      log.warn({ err, orderId: r.id }, "payment could not say what became of a charge; the order stays PENDING for the sweeper");
+      return null;
     }
-    log.error({ err: outcome.error, orderId: order.id }, "payment outcome still unknown; order left PENDING for recovery");
-    await store.update(order.id, { leaseUntil: new Date() }).catch(() => {});
+  }
+
+  // Charges the reservation and settles it, for whichever caller owns it now.
+  async function runSaga(r: Reservation, card: CardInput, signal: AbortSignal): Promise<OrderRecord> {
+    running.add(r.id);
+    try {
+      const outcome = await upstreams.charge({ key: r.id, amountMinor: r.totalMinor, currency: r.currency, card }, signal);
+      let o: OrderRecord | null;
+      switch (outcome.kind) {
+        case "charged":
+          o = await confirm(r, outcome.chargeId, outcome.amountMinor);
+          break;
+        case "declined":
+          o = await settle(r, { status: "FAILED", failureReason: `payment refused: ${messageOf(outcome.error)}` });
+          if (o.status === "FAILED") throw outcome.error;
+          break;
+        case "ask":
+          o = await askPayment(r, `payment refused this attempt (${messageOf(outcome.error)})`);
+          if (!o) throw new UnavailableError("payment could not confirm this order's charge; it stays PENDING and is settled within a minute", outcome.error);
+          // Payment's own field violations say more than "order failed".
+          if (o.status === "FAILED" && !o.chargeId && outcome.invalidRequest) throw outcome.error;
+          break;
+        case "unsent":
+          // Nothing taken by this call: the order stays PENDING, and a retry of the request_id resumes it.
+          throw new UnavailableError("payment is unavailable; nothing was charged, retry with the same request_id", outcome.error);
+        case "unknown":
+          o = await askPayment(r, `payment outcome unknown (${messageOf(outcome.error)})`);
+          if (!o) throw new UnavailableError("payment did not answer; the order stays PENDING and is settled within a minute", outcome.error);
+          break;
+      }
+      if (o.status === "CONFIRMED") {
+        // After the commit point, on the service's own budget: the caller may be gone already.
+        await upstreams.emptyCart(budget()).catch((err: unknown) => log.warn({ err, orderId: r.id }, "could not empty the cart after an order"));
+        void upstreams.recordPurchase(r.id, r.items.map((l) => ({ productId: l.productId, quantity: l.quantity })), AbortSignal.timeout(recordPurchaseMs))
+          .catch((err: unknown) => log.warn({ err, orderId: r.id }, "could not report a purchase to recommendation"));
+      }
+      return answer(o);
+    } finally {
+      running.delete(r.id);
+    }
+  }
+
+  async function price(cart: CartLineIn[], signal: AbortSignal): Promise<{ items: OrderLine[]; currency: string; totalMinor: number }> {
+    const products = await upstreams.getProducts(cart.map((l) => l.productId), signal);
+    const currency = products[0]!.currency;
+    if (products.some((p) => p.currency !== currency)) throw new PreconditionError("the cart mixes currencies");
+    const items: OrderLine[] = cart.map((l, i) => ({
+      productId: l.productId, name: products[i]!.name, quantity: l.quantity, unitPriceMinor: products[i]!.priceMinor,
+    }));
+    const totalMinor = items.reduce((s, l) => s + l.unitPriceMinor * l.quantity, 0);
+    if (totalMinor < 1) throw new PreconditionError("the cart total is zero");
+    return { items, currency, totalMinor };
+  }
+
+  // An order that exists: answer it, wait for its owner, or resume it.
+  async function existing(userId: string, id: string, card: CardInput, signal: AbortSignal): Promise<OrderRecord> {
+    const waitUntil = Date.now() + maxWaitMs;
+    for (let waits = 0; ; waits++) {
+      const o = await store.findOwned(userId, id);
+      if (!o) throw new AbortedError("this request_id is being placed by another call; retry later");
+      if (o.status !== "PENDING") return answer(o);
+      // Its owner here is still at work within its lease: wait for it. Otherwise resume; a second
+      // owner is safe (payment decides once per key, the first outcome stands), only wasted work.
+      if (!(running.has(id) && o.leaseUntil.getTime() > Date.now())) {
+        if (upstreams.paymentCircuitOpen()) throw new UnavailableError("payment is unavailable (circuit open); this order is still pending, retry later");
+        return runSaga(o, card, signal);
+      }
+      if (Date.now() >= waitUntil || signal.aborted) throw new AbortedError("this request_id is being placed by another call; retry later");
+      await new Promise((r) => setTimeout(r, Math.min(250, 25 * 2 ** Math.min(waits, 4)) * (0.5 + Math.random() / 2)));
+    }
   }
 
   async function placeOrder(userId: string, requestId: string, card: CardInput | undefined, signal: AbortSignal): Promise<OrderRecord> {
@@ -160,74 +212,84 @@ export function createOrders(deps: OrdersDeps): Orders {
     v.check(REQUEST_ID_RE.test(requestId), "request_id", "must be 1 to 128 characters of [A-Za-z0-9_:.-]");
     checkCard(v, card, "card");
     v.throwIfAny();
+    const id = orderIdFor(userId, requestId);
+    // A retry of a finished order is answered from its (immutable) view, before any work.
+    const seen = await index.get(id);
+    if (seen && seen.userId === userId && seen.status !== "PENDING") return answer(seen);
+    if (running.has(id)) return existing(userId, id, card!, signal);
     const cart = await upstreams.getCart(signal);
-    const sig = cartSignature(cart);
-    const waitUntil = Date.now() + maxWaitMs;
-    let waits = 0;
-    for (;;) {
-      // By _id, which is derived from (user, request_id): FerretDB 1.x answers only _id lookups
-      // from an index, and a miss on any other field scans the whole collection (measured: 60 ms
-      // at 1,100 orders, growing with every order).
-      const found = await store.findOwned(userId, orderIdFor(userId, requestId));
-      const existing = found && found.requestId === requestId ? found : null;
-      if (!existing) {
-        if (cart.length === 0) throw new PreconditionError("the cart is empty");
-        // Fail fast, before any write: with payment's breaker open the charge would be refused.
-        if (upstreams.paymentCircuitOpen()) throw new UnavailableError("payment is unavailable (circuit open); nothing was charged, retry later");
-        const now = new Date();
-        const rec: OrderRecord = {
-          id: orderIdFor(userId, requestId), userId, requestId, items: [], currency: "", totalMinor: 0,
-          status: "PENDING", phase: "reserved", cartSig: sig, createdAt: now, leaseUntil: new Date(now.getTime() + leaseMs),
-        };
-        if ((await store.reserve(rec)) === "inserted") return runSaga(rec, cart, card!, signal);
-        continue;
-      }
-      if (existing.status !== "PENDING") return answerExisting(existing, sig);
-      answerExisting(existing, sig);
-      if (existing.leaseUntil.getTime() < Date.now()) {
-        // Resuming means charging (again, with the same key); with payment's breaker open it
-        // would fail, so fail fast and leave the order as it is for a later retry.
-        if (upstreams.paymentCircuitOpen()) throw new UnavailableError("payment is unavailable (circuit open); this order is still pending, retry later");
-        const lease = new Date(Date.now() + leaseMs);
-        if (await store.takeOver(existing.id, existing.leaseUntil, lease)) {
-          // The previous owner died or gave up: resume where it stopped.
-          if (existing.phase === "reserved" && cart.length === 0) {
-            await store.release(existing.id);
-            throw new PreconditionError("the cart is empty");
-          }
-          return runSaga({ ...existing, leaseUntil: lease }, cart, card!, signal);
-        }
-      }
-      if (Date.now() >= waitUntil || signal.aborted) throw new AbortedError("this request_id is being placed by another call; retry later");
-      // Back off with jitter: a storm of duplicates polling every few ms starves the one call
-      // that is placing the order of database time.
-      waits++;
-      await new Promise((r) => setTimeout(r, Math.min(250, 25 * 2 ** Math.min(waits, 4)) * (0.5 + Math.random() / 2)));
+    if (cart.length === 0) {
+      // A retry after success sees an emptied cart: the order, if there is one, is the answer.
+      if (await store.findOwned(userId, id)) return existing(userId, id, card!, signal);
+      throw new PreconditionError("the cart is empty");
     }
+    // Fail fast, before any write: with payment's breaker open the charge would be refused.
+    if (upstreams.paymentCircuitOpen()) throw new UnavailableError("payment is unavailable (circuit open); nothing was charged, retry later");
+    const priced = await price(cart, signal);
+    const now = new Date();
+    const r: Reservation = { id, userId, requestId, ...priced, createdAt: now, leaseUntil: new Date(now.getTime() + leaseMs) };
+    if ((await store.reserve(r)) === "duplicate") return existing(userId, id, card!, signal);
+    await indexPut(mergeOrder(r, null));
+    return runSaga(r, card!, signal);
+  }
+
+  async function getOrder(userId: string, orderId: string): Promise<OrderRecord> {
+    const v = new Violations();
+    v.check(ORDER_ID_RE.test(orderId), "order_id", "must be an order id (ord_...)");
+    v.throwIfAny();
+    const seen = await index.get(orderId);
+    if (seen && seen.status !== "PENDING") {
+      if (seen.userId === userId) return seen;
+      throw new NotFoundError(`order ${orderId} not found`);
+    }
+    const o = await store.findOwned(userId, orderId);
+    // Another user's order is reported exactly like a missing one: ids leak nothing.
+    if (!o) throw new NotFoundError(`order ${orderId} not found`);
+    if (o.status !== "PENDING") await indexPut(o);
+    return o;
+  }
+
+  async function listOrders(userId: string, pageSize: number, pageToken: string) {
+    const v = new Violations();
+    v.check(Number.isInteger(pageSize) && pageSize >= 0 && pageSize <= 100, "page_size", "must be 0 (default 20) or 1 to 100");
+    const after = pageToken ? decodeToken(pageToken, userId) : undefined;
+    v.check(after !== null, "page_token", "was not issued by this service for this user");
+    v.throwIfAny();
+    const size = pageSize || 20;
+    const rows = await pageFromIndex(userId, size + 1, after ?? undefined) ?? await store.list(userId, size + 1, after ?? undefined);
+    const page = rows.slice(0, size);
+    const last = page[page.length - 1];
+    return { orders: page, nextPageToken: rows.length > size && last ? encodeToken({ createdAt: last.createdAt, id: last.id }, userId) : "" };
+  }
+
+  // A page from the Redis index; PENDING or missing views are read from Mongo. Undefined when
+  // the index cannot be trusted (Redis down, or not rebuilt since a failed write).
+  async function pageFromIndex(userId: string, limit: number, after?: ListCursor): Promise<OrderRecord[] | undefined> {
+    if (dirty) return undefined;
+    const ids = await index.listIds(userId, limit, after);
+    if (!ids) return undefined;
+    const views = await index.getMany(ids);
+    if (!views) return undefined;
+    const rows = await Promise.all(ids.map(async (id, i) => {
+      const view = views[i];
+      return view && view.status !== "PENDING" ? view : store.findOwned(userId, id);
+    }));
+    return rows.filter((o): o is OrderRecord => o !== null && o.userId === userId);
   }
 
   return {
     placeOrder,
-    async getOrder(userId, orderId) {
-      const v = new Violations();
-      v.check(ORDER_ID_RE.test(orderId), "order_id", "must be an order id (ord_...)");
-      v.throwIfAny();
-      const o = await store.findOwned(userId, orderId);
-      // Another user's order is reported exactly like a missing one: ids leak nothing.
-      if (!o) throw new NotFoundError(`order ${orderId} not found`);
-      return o;
+    getOrder,
+    listOrders,
+    async settleAbandoned(o) {
+      if (o.status !== "PENDING") return o;
+      return (await askPayment(o, "abandoned: the call that placed it ended without an outcome")) ?? o;
     },
-    async listOrders(userId, pageSize, pageToken) {
-      const v = new Violations();
-      v.check(Number.isInteger(pageSize) && pageSize >= 0 && pageSize <= 100, "page_size", "must be 0 (default 20) or 1 to 100");
-      const after = pageToken ? decodeToken(pageToken, userId) : undefined;
-      v.check(after !== null, "page_token", "was not issued by this service for this user");
-      v.throwIfAny();
-      const size = pageSize || 20;
-      const rows = await store.list(userId, size + 1, after ?? undefined);
-      const page = rows.slice(0, size);
-      const last = page[page.length - 1];
-      return { orders: page, nextPageToken: rows.length > size && last ? encodeToken({ createdAt: last.createdAt, id: last.id }, userId) : "" };
+    refundOwed,
+    inFlight: (id) => running.has(id),
+    indexDirty: () => dirty,
+    markIndexClean: () => {
+      dirty = false;
     },
   };
 }

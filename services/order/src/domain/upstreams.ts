@@ -19,21 +19,30 @@ export interface PricedProduct {
 /** The outcome of a charge attempt, classified by what it says about the money. */
 export type ChargeOutcome =
   /** The money was taken (or had been, for this key). */
-  | { kind: "charged"; chargeId: string }
-  /** Payment refused it (declined card, bad card, key reuse): certainly nothing taken. */
-  | { kind: "refused"; error: unknown }
+  | { kind: "charged"; chargeId: string; amountMinor: number }
+  /** Payment decided, for good, that nothing is taken under this key (declined, or voided). */
+  | { kind: "declined"; error: unknown }
+  /** The key holds another attempt (another card or amount), or payment refused this request:
+   * what the key became is not known from this answer; ask. */
+  | { kind: "ask"; error: unknown; invalidRequest: boolean }
   /** Never reached the processor (open breaker, processor down): nothing taken by this call. */
   | { kind: "unsent"; error: unknown }
   /** Timeout, cancel, outage: the charge may or may not exist. */
   | { kind: "unknown"; error: unknown };
 
+/** What became of a key, final: payment closes the key when nothing was taken. */
+export type Resolution = { charged: true; chargeId: string; amountMinor: number; refunded: boolean } | { charged: false; reason: string };
+
 /** The saga's view of cart, catalog, payment and recommendation. */
 export interface Upstreams {
   getCart(signal: AbortSignal): Promise<CartLineIn[]>;
+  /** Empties the caller's cart; with a signal that is not the inbound call's, on that budget. */
   emptyCart(signal: AbortSignal): Promise<void>;
   /** Products in the order asked; a PreconditionError when one no longer exists. */
   getProducts(ids: string[], signal: AbortSignal): Promise<PricedProduct[]>;
   charge(req: { key: string; amountMinor: number; currency: string; card: CardInput }, signal: AbortSignal): Promise<ChargeOutcome>;
+  /** Asks payment what became of a key; throws when payment cannot be asked. */
+  resolveCharge(key: string, signal: AbortSignal): Promise<Resolution>;
   /** Refunds a charge; idempotent. */
   refund(chargeId: string, reason: string, signal: AbortSignal): Promise<void>;
   recordPurchase(orderId: string, items: CartLineIn[], signal: AbortSignal): Promise<void>;

@@ -1,18 +1,19 @@
-// The order store against the real FerretDB of the test run.
+// The order store against the real FerretDB of the test run: reservations and outcomes are
+// inserts under the order id, so each "first one stands" is tested under a concurrent race.
 import { randomBytes } from "node:crypto";
 import { MongoClient } from "mongodb";
 import { createMongoOrderStore } from "./mongo-order-store.js";
-import type { OrderRecord, OrderStore } from "./order-store.js";
+import type { OrderStore, Reservation } from "./order-store.js";
 
 const url = process.env.SHOP_TEST_MONGO_URL!;
 const dbName = `test_order_store_${randomBytes(4).toString("hex")}`;
 let store: OrderStore;
 
-function order(userId: string, requestId: string, over: Partial<OrderRecord> = {}): OrderRecord {
+function reservation(userId: string, requestId: string, over: Partial<Reservation> = {}): Reservation {
   const now = new Date();
   return {
-    id: `ord_${randomBytes(8).toString("hex")}`, userId, requestId, items: [], currency: "USD", totalMinor: 0,
-    status: "PENDING", phase: "reserved", cartSig: "p:1", createdAt: now, leaseUntil: new Date(now.getTime() + 10_000), ...over,
+    id: `ord_${userId}_${requestId}`, userId, requestId, items: [{ productId: "p", name: "P", quantity: 2, unitPriceMinor: 150 }],
+    currency: "USD", totalMinor: 300, createdAt: now, leaseUntil: new Date(now.getTime() + 10_000), ...over,
   };
 }
 
@@ -28,42 +29,42 @@ afterAll(async () => {
   await c.close();
 });
 
-test("50 concurrent reservations of one (user, request_id): one wins; another user is independent", async () => {
-  const results = await Promise.all(Array.from({ length: 50 }, () => store.reserve(order("u1", "r1"))));
+test("50 concurrent reservations of one order id: one lands, and its lines are the ones kept", async () => {
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => store.reserve(reservation("u1", "r1", { totalMinor: i + 1 }))));
   expect(results.filter((r) => r === "inserted")).toHaveLength(1);
-  expect(await store.reserve(order("u2", "r1"))).toBe("inserted");
+  const winner = results.indexOf("inserted") + 1;
+  expect(await store.findOwned("u1", "ord_u1_r1")).toMatchObject({ status: "PENDING", totalMinor: winner });
 });
 
-test("findOwned hides other users' orders; update and release work", async () => {
-  const o = order("u3", "r1");
-  await store.reserve(o);
-  expect(await store.findOwned("u4", o.id)).toBeNull();
-  await store.update(o.id, { status: "CONFIRMED", chargeId: "ch_1", items: [{ productId: "p", name: "P", quantity: 2, unitPriceMinor: 150 }], totalMinor: 300 });
-  expect(await store.findOwned("u3", o.id)).toMatchObject({ status: "CONFIRMED", chargeId: "ch_1", totalMinor: 300 });
-  await store.release(o.id);
-  expect(await store.findOwned("u3", o.id)).not.toBeNull();
-  const p = order("u3", "r2");
-  await store.reserve(p);
-  await store.release(p.id);
-  expect(await store.findOwned("u3", p.id)).toBeNull();
+test("the first outcome stands against a racing one; findOwned hides other users' orders", async () => {
+  await store.reserve(reservation("u3", "r1"));
+  const at = new Date();
+  const [a, b] = await Promise.all([
+    store.settle("ord_u3_r1", { status: "CONFIRMED", chargeId: "ch_1", at }),
+    store.settle("ord_u3_r1", { status: "FAILED", failureReason: "stale owner", at }),
+  ]);
+  expect(a).toEqual(b);
+  expect(await store.findOwned("u3", "ord_u3_r1")).toMatchObject({ status: a.status, totalMinor: 300 });
+  expect(await store.findOwned("u4", "ord_u3_r1")).toBeNull();
+  expect(await store.find("ord_u3_r1")).toMatchObject({ userId: "u3", status: a.status });
 });
 
-test("takeOver of one expired lease succeeds once", async () => {
-  const o = order("u5", "r1", { leaseUntil: new Date(Date.now() - 5) });
-  await store.reserve(o);
-  const next = new Date(Date.now() + 5000);
-  const wins = await Promise.all(Array.from({ length: 5 }, () => store.takeOver(o.id, o.leaseUntil, next)));
-  expect(wins.filter(Boolean)).toHaveLength(1);
-});
-
-test("list pages newest first with ties broken by id", async () => {
+test("list pages newest first with ties broken by id, outcomes merged", async () => {
   const t = new Date("2026-01-01T00:00:00Z");
   for (let i = 0; i < 5; i++) {
-    await store.reserve(order("u6", `r${i}`, { id: `ord_u6_${i}`, createdAt: new Date(t.getTime() + (i < 2 ? 0 : i) * 1000) }));
+    await store.reserve(reservation("u6", `r${i}`, { id: `ord_u6_${i}`, createdAt: new Date(t.getTime() + (i < 2 ? 0 : i) * 1000) }));
   }
+  await store.settle("ord_u6_4", { status: "CONFIRMED", chargeId: "ch_4", at: t });
   const first = await store.list("u6", 3);
-  expect(first.map((o) => o.id)).toEqual(["ord_u6_4", "ord_u6_3", "ord_u6_2"]);
+  expect(first.map((o) => [o.id, o.status])).toEqual([["ord_u6_4", "CONFIRMED"], ["ord_u6_3", "PENDING"], ["ord_u6_2", "PENDING"]]);
   const last = first[2]!;
   const second = await store.list("u6", 3, { createdAt: last.createdAt, id: last.id });
   expect(second.map((o) => o.id)).toEqual(["ord_u6_1", "ord_u6_0"]);
+});
+
+test("scanAll visits every order once, merged", async () => {
+  const seen: string[] = [];
+  await store.scanAll(async (o) => void seen.push(`${o.id}:${o.status}`));
+  expect(seen).toContain("ord_u6_4:CONFIRMED");
+  expect(seen.filter((s) => s.startsWith("ord_u6_"))).toHaveLength(5);
 });

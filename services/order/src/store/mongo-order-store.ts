@@ -1,8 +1,10 @@
-// OrderStore on MongoDB (FerretDB 1.24 locally). Exclusive steps (reserving a request_id,
-// taking over an expired lease) are unique-key inserts, the one write FerretDB 1.x makes atomic
-// under concurrency; conditional updates there are read-then-write and can both "win".
-import { type Collection, type Filter, MongoClient, MongoServerError } from "mongodb";
-import type { OrderRecord, OrderStore } from "./order-store.js";
+// OrderStore on MongoDB (FerretDB 1.24 locally): `orders` holds reservations and `outcomes` the
+// outcomes, both keyed by the order id under `_id`. A placement writes two inserts and reads
+// nothing unless an insert conflicts. Reads by id use the bare `{_id}` filter, the only shape
+// FerretDB 1.x pushes down to SQLite (docs/architecture.md "The store").
+import { type Collection, type Filter, MongoClient } from "mongodb";
+import { insertOnce } from "@shopmesh/mesh";
+import { mergeOrder, type OrderOutcome, type OrderRecord, type OrderStore, type Reservation } from "./order-store.js";
 
 /** Options of the Mongo order store. */
 export interface MongoOrderStoreOptions {
@@ -12,9 +14,8 @@ export interface MongoOrderStoreOptions {
   opTimeoutMs?: number;
 }
 
-interface OrderDoc extends Omit<OrderRecord, "id"> {
-  _id: string;
-}
+type ReservationDoc = Omit<Reservation, "id"> & { _id: string };
+type OutcomeDoc = OrderOutcome & { _id: string };
 
 /** Connects and returns an OrderStore; call init() once before use. */
 export async function createMongoOrderStore(opts: MongoOrderStoreOptions): Promise<OrderStore> {
@@ -27,49 +28,43 @@ export async function createMongoOrderStore(opts: MongoOrderStoreOptions): Promi
   });
   await client.connect();
   const db = client.db(opts.db);
-  const orders: Collection<OrderDoc> = db.collection<OrderDoc>("orders");
-  const claims: Collection<{ _id: string; at: Date }> = db.collection("lease_claims");
+  const orders: Collection<ReservationDoc> = db.collection<ReservationDoc>("orders");
+  const outcomes: Collection<OutcomeDoc> = db.collection<OutcomeDoc>("outcomes");
 
-  async function insertUnique<T extends { _id: string }>(coll: Collection<T>, doc: T): Promise<boolean> {
-    try {
-      await coll.insertOne(doc as Parameters<Collection<T>["insertOne"]>[0]);
-      return true;
-    } catch (err) {
-      if (err instanceof MongoServerError && err.code === 11000) return false;
-      throw err;
-    }
+  async function outcomeOf(id: string): Promise<OrderOutcome | null> {
+    const doc = await outcomes.findOne({ _id: id }, { maxTimeMS });
+    if (!doc) return null;
+    const { _id, ...o } = doc;
+    return o;
   }
 
   return {
     async init() {
-      await orders.createIndex({ userId: 1, requestId: 1 }, { unique: true, name: "user_request_unique" });
+      // Serves ListOrders on MongoDB when the Redis index is down (FerretDB filters in Go anyway).
       await orders.createIndex({ userId: 1, createdAt: -1, _id: -1 }, { name: "user_newest" });
     },
     async reserve(rec) {
       const { id, ...rest } = rec;
-      return (await insertUnique(orders, { _id: id, ...rest })) ? "inserted" : "duplicate";
+      return (await insertOnce(() => orders.insertOne({ _id: id, ...rest }))) ? "inserted" : "duplicate";
+    },
+    async settle(id, outcome) {
+      if (await insertOnce(() => outcomes.insertOne({ _id: id, ...outcome }))) return outcome;
+      const stands = await outcomeOf(id);
+      if (!stands) throw new Error(`outcome of ${id} vanished`);
+      return stands;
+    },
+    async find(id) {
+      const doc = await orders.findOne({ _id: id }, { maxTimeMS });
+      return doc ? mergeOrder(fromDoc(doc), await outcomeOf(id)) : null;
     },
     async findOwned(userId, id) {
-      // The filter is the bare _id (a validated string, never client JSON) and the owner is
-      // checked here: FerretDB 1.x finds only that filter shape by index, and `{ _id: { $eq } }`
-      // or any extra field scans the collection (measured at 1,100 orders: a miss 8 ms against
-      // 65 ms, growing with every order). The same holds for update below (14 ms against 72 ms).
+      // The owner is checked here, not in the filter: any extra field makes FerretDB scan.
       const doc = await orders.findOne({ _id: id }, { maxTimeMS });
-      return doc && doc.userId === userId ? fromDoc(doc) : null;
-    },
-    async update(id, patch) {
-      await orders.updateOne({ _id: id }, { $set: patch }, { maxTimeMS });
-    },
-    async release(id) {
-      await orders.deleteOne({ _id: { $eq: id }, status: "PENDING" }, { maxTimeMS });
-    },
-    async takeOver(id, expectedLease, newLease) {
-      if (!(await insertUnique(claims, { _id: `${id}@${expectedLease.getTime()}`, at: new Date() }))) return false;
-      await orders.updateOne({ _id: { $eq: id }, status: "PENDING" }, { $set: { leaseUntil: newLease } }, { maxTimeMS });
-      return true;
+      if (!doc || doc.userId !== userId) return null;
+      return mergeOrder(fromDoc(doc), await outcomeOf(id));
     },
     async list(userId, limit, after) {
-      const filter: Filter<OrderDoc> = { userId: { $eq: userId } };
+      const filter: Filter<ReservationDoc> = { userId: { $eq: userId } };
       if (after) {
         filter.$or = [
           { createdAt: { $lt: after.createdAt } },
@@ -77,7 +72,15 @@ export async function createMongoOrderStore(opts: MongoOrderStoreOptions): Promi
         ];
       }
       const docs = await orders.find(filter, { maxTimeMS }).sort({ createdAt: -1, _id: -1 }).limit(limit).toArray();
-      return docs.map((d) => fromDoc(d)!);
+      return Promise.all(docs.map(async (d) => mergeOrder(fromDoc(d), await outcomeOf(d._id))));
+    },
+    async scanAll(each) {
+      const done = new Map<string, OrderOutcome>();
+      for await (const o of outcomes.find({})) {
+        const { _id, ...rest } = o;
+        done.set(_id, rest);
+      }
+      for await (const d of orders.find({})) await each(mergeOrder(fromDoc(d), done.get(d._id) ?? null));
     },
     async close() {
       await client.close();
@@ -85,22 +88,15 @@ export async function createMongoOrderStore(opts: MongoOrderStoreOptions): Promi
   };
 }
 
-function fromDoc(doc: OrderDoc | null): OrderRecord | null {
-  if (!doc) return null;
-  const rec: OrderRecord = {
+function fromDoc(doc: ReservationDoc): Reservation {
+  return {
     id: doc._id,
     userId: doc.userId,
     requestId: doc.requestId,
     items: (doc.items ?? []).map((l) => ({ productId: l.productId, name: l.name, quantity: Number(l.quantity), unitPriceMinor: Number(l.unitPriceMinor) })),
     currency: doc.currency,
     totalMinor: Number(doc.totalMinor),
-    status: doc.status,
-    phase: doc.phase,
-    cartSig: doc.cartSig,
     createdAt: doc.createdAt,
     leaseUntil: doc.leaseUntil,
   };
-  if (doc.chargeId) rec.chargeId = doc.chargeId;
-  if (doc.failureReason) rec.failureReason = doc.failureReason;
-  return rec;
 }

@@ -1,11 +1,9 @@
-// The order store: Mongo, with a unique index on (userId, requestId) as the truth for "one order
-// per request_id".
+// The order store: facts, each inserted once under the order id (docs/architecture.md "The
+// store"). An order is its reservation (who ordered what, priced, under a unique id derived from
+// (user, request_id)) and, once decided, its outcome. Reads merge them; nothing is updated.
 
-/** Where an order stands. PENDING while its saga runs; CONFIRMED and FAILED are final. */
+/** Where an order stands. PENDING until its outcome is inserted; CONFIRMED and FAILED are final. */
 export type OrderState = "PENDING" | "CONFIRMED" | "FAILED";
-
-/** How far a PENDING order's saga got, so a taker-over knows where to resume. */
-export type OrderPhase = "reserved" | "charging";
 
 /** One priced line of an order. */
 export interface OrderLine {
@@ -15,23 +13,32 @@ export interface OrderLine {
   unitPriceMinor: number;
 }
 
-/** An order as stored. */
-export interface OrderRecord {
+/** The reservation: inserted once, with its lines priced, before anything is charged. */
+export interface Reservation {
   id: string;
   userId: string;
   requestId: string;
   items: OrderLine[];
   currency: string;
   totalMinor: number;
-  status: OrderState;
-  phase: OrderPhase;
-  /** "productId:qty,..." of the cart at placement, to refuse a request_id reused for another cart. */
-  cartSig: string;
+  createdAt: Date;
+  /** Until then the order is being placed by the call that reserved it; after, anyone may settle it. */
+  leaseUntil: Date;
+}
+
+/** How an order ended. A FAILED outcome with a chargeId owes that charge's refund. */
+export interface OrderOutcome {
+  status: "CONFIRMED" | "FAILED";
   chargeId?: string;
   failureReason?: string;
-  createdAt: Date;
-  /** Until then the PENDING order belongs to the call that reserved it. */
-  leaseUntil: Date;
+  at: Date;
+}
+
+/** An order as read: its facts merged. */
+export interface OrderRecord extends Reservation {
+  status: OrderState;
+  chargeId?: string;
+  failureReason?: string;
 }
 
 /** A position in a user's newest-first order list. */
@@ -44,17 +51,25 @@ export interface ListCursor {
 export interface OrderStore {
   /** Creates the indexes; idempotent. */
   init(): Promise<void>;
-  /** Inserts a PENDING order; "duplicate" when (userId, requestId) is taken. */
-  reserve(rec: OrderRecord): Promise<"inserted" | "duplicate">;
+  /** Inserts the reservation; "duplicate" when the order id is taken. */
+  reserve(rec: Reservation): Promise<"inserted" | "duplicate">;
+  /** Inserts the outcome unless the order has one; returns the outcome that stands. */
+  settle(id: string, outcome: OrderOutcome): Promise<OrderOutcome>;
+  /** The order with this id, whoever owns it: for the sweeper, never for a caller's read. */
+  find(id: string): Promise<OrderRecord | null>;
   /** The order with this id owned by this user, else null. */
   findOwned(userId: string, id: string): Promise<OrderRecord | null>;
-  /** Sets fields of an order the caller owns (holds the lease of). */
-  update(id: string, patch: Partial<Omit<OrderRecord, "id" | "userId" | "requestId">>): Promise<void>;
-  /** Deletes a PENDING reservation, so the same request_id can be placed again. */
-  release(id: string): Promise<void>;
-  /** Claims an expired lease exactly once per observed lease value; true when won. */
-  takeOver(id: string, expectedLease: Date, newLease: Date): Promise<boolean>;
   /** Up to `limit` of the user's orders, newest first, strictly after `after`. */
   list(userId: string, limit: number, after?: ListCursor): Promise<OrderRecord[]>;
+  /** Every order, merged, in no particular order: for rebuilding derived data, never on a request. */
+  scanAll(each: (o: OrderRecord) => Promise<void>): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Merges an order's facts into what a reader sees. */
+export function mergeOrder(r: Reservation, o: OrderOutcome | null): OrderRecord {
+  const rec: OrderRecord = { ...r, status: o ? o.status : "PENDING" };
+  if (o?.chargeId) rec.chargeId = o.chargeId;
+  if (o?.failureReason) rec.failureReason = o.failureReason;
+  return rec;
 }

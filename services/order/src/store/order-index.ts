@@ -1,0 +1,96 @@
+// Derived data in Redis, rebuilt from Mongo whenever it may be incomplete: a view of each order
+// (GetOrder), each user's orders by time (ListOrders), and the orders that still need work (the
+// sweeper). FerretDB 1.x answers a filter on userId only by reading every order, so these keep
+// the reads flat as orders pile up. Mongo stays the truth: a final view is immutable (facts never
+// change) and so never stale; a PENDING view is a hint, checked against Mongo.
+import type { Redis } from "ioredis";
+import type { ListCursor, OrderRecord } from "./order-store.js";
+
+/** The Redis index of orders. Every method reports failures as undefined/false, never throws. */
+export interface OrderIndex {
+  /** Records the order's current view; false when Redis failed (the index is then incomplete). */
+  put(o: OrderRecord): Promise<boolean>;
+  get(id: string): Promise<OrderRecord | undefined>;
+  /** The user's order ids, newest first, strictly after `after`; undefined when Redis failed or is not built. */
+  listIds(userId: string, limit: number, after?: ListCursor): Promise<string[] | undefined>;
+  getMany(ids: string[]): Promise<(OrderRecord | undefined)[] | undefined>;
+  /** Orders whose work is due (lease over, or a refund owed), oldest first. */
+  due(now: Date, limit: number): Promise<string[]>;
+  /** Takes an order off the work list. */
+  done(id: string): Promise<void>;
+  /** True once a rebuild completed and no write has failed since. */
+  isComplete(): Promise<boolean>;
+  markComplete(complete: boolean): Promise<void>;
+}
+
+/** Options of the Redis order index. */
+export interface RedisOrderIndexOptions {
+  redis: Redis;
+  /** Key prefix, "order:" in production. */
+  prefix: string;
+  onError?: (err: unknown, op: string) => void;
+}
+
+/** Creates the Redis order index. */
+export function createRedisOrderIndex(opts: RedisOrderIndexOptions): OrderIndex {
+  const { redis, prefix } = opts;
+  const report = opts.onError ?? (() => {});
+  const viewKey = (id: string) => `${prefix}view:${id}`;
+  const userKey = (u: string) => `${prefix}user:${u}`;
+  const workKey = `${prefix}work`;
+  const completeKey = `${prefix}index-complete`;
+  async function guarded<T>(op: string, fallback: T, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      report(err, op);
+      return fallback;
+    }
+  }
+  return {
+    put: (o) => guarded("put", false, async () => {
+      const m = redis.multi().set(viewKey(o.id), JSON.stringify(o)).zadd(userKey(o.userId), o.createdAt.getTime(), o.id);
+      // A FAILED order that holds a charge owes its refund until the sweeper confirms it.
+      if (o.status === "PENDING") m.zadd(workKey, o.leaseUntil.getTime(), o.id);
+      else if (o.status === "FAILED" && o.chargeId) m.zadd(workKey, 0, o.id);
+      else m.zrem(workKey, o.id);
+      const res = await m.exec();
+      if (!res || res.some(([e]) => e)) throw new Error("order index write failed");
+      return true;
+    }),
+    get: (id) => guarded("get", undefined, async () => {
+      const raw = await redis.get(viewKey(id));
+      return raw ? revive(raw) : undefined;
+    }),
+    listIds: (userId, limit, after) => guarded("list", undefined, async () => {
+      if ((await redis.get(completeKey)) !== "1") return undefined;
+      const max = after ? String(after.createdAt.getTime()) : "+inf";
+      // Same-millisecond orders sort by id; skip the ones at the cursor's time already shown.
+      const rows = await redis.zrevrangebyscore(userKey(userId), max, "-inf", "WITHSCORES", "LIMIT", 0, limit + 100);
+      const ids: string[] = [];
+      for (let i = 0; i < rows.length && ids.length < limit; i += 2) {
+        const id = rows[i]!;
+        if (after && Number(rows[i + 1]) === after.createdAt.getTime() && id >= after.id) continue;
+        ids.push(id);
+      }
+      return ids;
+    }),
+    getMany: (ids) => guarded("getMany", undefined, async () => {
+      if (ids.length === 0) return [];
+      const raws = await redis.mget(ids.map(viewKey));
+      return raws.map((r) => (r ? revive(r) : undefined));
+    }),
+    due: (now, limit) => guarded("due", [], () => redis.zrangebyscore(workKey, "-inf", String(now.getTime()), "LIMIT", 0, limit)),
+    done: (id) => guarded("done", undefined, async () => void (await redis.zrem(workKey, id))),
+    isComplete: () => guarded("isComplete", false, async () => (await redis.get(completeKey)) === "1"),
+    markComplete: (complete) => guarded("markComplete", undefined, async () => {
+      if (complete) await redis.set(completeKey, "1");
+      else await redis.del(completeKey);
+    }),
+  };
+}
+
+function revive(raw: string): OrderRecord {
+  const o = JSON.parse(raw) as OrderRecord & { createdAt: string; leaseUntil: string };
+  return { ...o, createdAt: new Date(o.createdAt), leaseUntil: new Date(o.leaseUntil) };
+}
