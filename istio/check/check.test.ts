@@ -86,7 +86,6 @@ const fixtures: [string, string[]][] = [
   ]],
   ["authz-extra-caller", [
     "payment: an AuthorizationPolicy lets cluster.local/ns/shop/sa/cart call /shop.payment.v1.PaymentService/Charge; the topology does not",
-    "payment: an AuthorizationPolicy lets cluster.local/ns/shop/sa/cart call /shop.payment.v1.PaymentService/Refund; the topology does not",
     "payment: an AuthorizationPolicy lets cluster.local/ns/shop/sa/cart call /shop.payment.v1.PaymentService/GetCharge; the topology does not",
   ]],
   ["port-mismatch", [
