@@ -12,7 +12,7 @@ import { OrderService, OrderStatus } from "@shopmesh/gen/shop/order/v1/order_pb.
 import { CallError, createEdgeClient, type EdgeClient } from "./edge-client.js";
 import { summarize, type LatencySummary } from "./latency.js";
 import { emptyCarts, listProductIds } from "./shop-setup.js";
-import { ensureUsers } from "./users.js";
+import { ensureUsers, type LoadUser } from "./users.js";
 
 /** Options of runJourney. */
 export interface JourneyOptions {
@@ -30,6 +30,8 @@ export interface JourneyOptions {
   usersFile: string;
   /** HTTP/2 connections the users share. Default 4. */
   connections?: number;
+  /** Users already logged in (from ensureUsers), so a measured run spends no CPU on logins. */
+  loggedIn?: LoadUser[];
 }
 
 /** What a journey run measured. */
@@ -59,7 +61,7 @@ export async function runJourney(o: JourneyOptions): Promise<JourneyResult> {
     const setup = clients[0]!;
     const productIds = await listProductIds(setup);
     if (productIds.length === 0) throw new Error("the catalog has no products");
-    const users = await ensureUsers(setup, { count: o.users, file: o.usersFile });
+    const users = o.loggedIn?.slice(0, o.users) ?? await ensureUsers(setup, { count: o.users, file: o.usersFile });
     // A cart left over from an earlier, interrupted run would change what the first order buys.
     await emptyCarts(setup, users.map((u) => u.token));
 

@@ -1,11 +1,12 @@
-// make bench's read measures off the checkout path: GetOrder, ListOrders and Login, each called
-// `calls` times with `concurrency` in flight through the edge, by users who have placed orders.
+// make bench's read measures off the checkout path: GetOrder and ListOrders, each called `calls`
+// times with `concurrency` in flight through the edge, by users who have placed orders; and
+// Login once per such user.
 // Latency of successful calls only; failures are counted by code.
 import { AuthService } from "@shopmesh/gen/shop/auth/v1/auth_pb.js";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import { CallError, type EdgeClient } from "../edge-client.js";
 import { summarize, type LatencySummary } from "../latency.js";
-import { ensureUsers } from "../users.js";
+import type { LoadUser } from "../users.js";
 
 /** What the read measures saw. */
 export interface ReadsResult {
@@ -16,8 +17,8 @@ export interface ReadsResult {
 }
 
 /** Measures the reads for the load users in `usersFile` (they exist after a journey). */
-export async function measureReads(client: EdgeClient, o: { usersFile: string; users: number; calls: number; concurrency: number }): Promise<ReadsResult> {
-  const users = await ensureUsers(client, { count: o.users, file: o.usersFile });
+export async function measureReads(client: EdgeClient, o: { users: LoadUser[]; calls: number; concurrency: number }): Promise<ReadsResult> {
+  const { users } = o;
   const errors: Record<string, number> = {};
   const orderOf = new Map<string, string>();
   for (const u of users) {

@@ -19,6 +19,17 @@ def test_valid_token_gives_the_user(signer) -> None:  # type: ignore[no-untyped-
     assert (user.id, user.roles, user.token) == ("u1", ("admin",), token)
 
 
+def test_a_remembered_token_is_refused_once_it_expires(signer) -> None:  # type: ignore[no-untyped-def]
+    now = [time.time()]
+    verifier = verifier_for(signer, clock=lambda: now[0])
+    token = signer.sign({"sub": "u1", "exp": now[0] + 60})
+    assert verifier.verify(token).id == "u1"
+    assert verifier.verify(token).id == "u1"
+    now[0] += 60 + 31
+    with pytest.raises(UnauthenticatedError, match="expired"):
+        verifier.verify(token)
+
+
 def test_tampered_payload_is_refused(signer) -> None:  # type: ignore[no-untyped-def]
     token = signer.sign({"sub": "u1", "exp": time.time() + 60})
     other = signer.sign({"sub": "admin", "exp": time.time() + 60})

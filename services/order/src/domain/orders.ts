@@ -228,8 +228,11 @@ export function createOrders(deps: OrdersDeps): Orders {
     const priced = await price(cart, signal);
     const now = new Date();
     const r: Reservation = { id, userId, requestId, ...priced, createdAt: now, leaseUntil: new Date(now.getTime() + leaseMs) };
-    if ((await store.reserve(r)) === "duplicate") return existing(userId, id, card!, signal);
+    // On the sweeper's work list before the insert: a crash right after the insert must not leave
+    // an order nobody settles. (A view of a losing or failed insert is harmless: PENDING views are
+    // checked against Mongo, and the sweeper drops ids with no order.)
     await indexPut(mergeOrder(r, null));
+    if ((await store.reserve(r)) === "duplicate") return existing(userId, id, card!, signal);
     return runSaga(r, card!, signal);
   }
 

@@ -49,9 +49,15 @@ export function createRedisOrderIndex(opts: RedisOrderIndexOptions): OrderIndex 
   }
   return {
     put: (o) => guarded("put", false, async () => {
-      const m = redis.multi().set(viewKey(o.id), JSON.stringify(o)).zadd(userKey(o.userId), o.createdAt.getTime(), o.id);
+      // NX for what a PENDING view says: it must never overwrite a final view, nor move an order
+      // in its user's list or on the work list (a duplicate call writes one too).
+      const pending = o.status === "PENDING";
+      const m = redis.multi();
+      if (pending) m.set(viewKey(o.id), JSON.stringify(o), "NX");
+      else m.set(viewKey(o.id), JSON.stringify(o));
+      m.zadd(userKey(o.userId), "NX", o.createdAt.getTime(), o.id);
       // A FAILED order that holds a charge owes its refund until the sweeper confirms it.
-      if (o.status === "PENDING") m.zadd(workKey, o.leaseUntil.getTime(), o.id);
+      if (pending) m.zadd(workKey, "NX", o.leaseUntil.getTime(), o.id);
       else if (o.status === "FAILED" && o.chargeId) m.zadd(workKey, 0, o.id);
       else m.zrem(workKey, o.id);
       const res = await m.exec();

@@ -25,7 +25,7 @@ import type { OrderStore } from "../store/order-store.js";
 export interface CheckoutFixtureOptions {
   /** Extra environment of payment (e.g. PAYMENT_FAULT_LATENCY_MS). */
   paymentEnv?: Record<string, string>;
-  /** Extra environment of order (e.g. ORDER_LEASE_MS). */
+  /** Extra environment of order (e.g. ORDER_LEASE_MS, or its own REDIS_URL). */
   orderEnv?: Record<string, string>;
   /** What the fixture catalog sells (default: LAMP). */
   products?: FixtureProduct[];
