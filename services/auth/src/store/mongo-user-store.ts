@@ -1,7 +1,7 @@
 // UserStore on MongoDB (FerretDB locally). The unique index on email is what makes a duplicate
 // registration fail, even when two arrive at once.
 import { MongoClient, MongoServerError } from "mongodb";
-import { AlreadyExistsError } from "@shopmesh/mesh";
+import { AlreadyExistsError, insertOnce } from "@shopmesh/mesh";
 import type { UserRecord, UserStore } from "./user-store.js";
 
 interface UserDoc {
@@ -35,6 +35,11 @@ export async function createMongoUserStore(opts: MongoUserStoreOptions): Promise
   const client = new MongoClient(opts.url, { serverSelectionTimeoutMS: 3_000, connectTimeoutMS: 3_000 });
   await client.connect();
   const users = client.db(opts.db).collection<UserDoc>("users");
+  // email → user id under `_id`: the one filter FerretDB 1.x pushes down to SQLite. A filter on
+  // `email` reads every user in Go (Login cost grew with the user count: issue 12). Derived data:
+  // a user without an entry (stored before it existed, or a failed insert) is found by email the
+  // slow way once, and gets one.
+  const emails = client.db(opts.db).collection<{ _id: string; userId: string }>("user_emails");
   await users.createIndex({ email: 1 }, { unique: true, name: "email_unique" });
   const maxTimeMS = opts.maxTimeMs ?? 3_000;
   return {
@@ -48,14 +53,23 @@ export async function createMongoUserStore(opts: MongoUserStoreOptions): Promise
         }
         throw err;
       }
+      // After the user: the unique email index above is what decides a registration race.
+      await insertOnce(() => emails.insertOne({ _id: user.email, userId: user.id })).catch(() => false);
     },
     async findByEmail(email) {
-      // email is a validated string, never an object, so it cannot smuggle an operator in.
+      // email and ids are validated strings, never objects, so they cannot smuggle an operator in.
+      const entry = await emails.findOne({ _id: email }, { maxTimeMS });
+      if (entry) {
+        const d = await users.findOne({ _id: entry.userId }, { maxTimeMS });
+        if (d && d.email === email) return toRecord(d);
+      }
       const d = await users.findOne({ email: { $eq: email } }, { maxTimeMS });
-      return d ? toRecord(d) : undefined;
+      if (!d) return undefined;
+      await insertOnce(() => emails.insertOne({ _id: email, userId: d._id })).catch(() => false);
+      return toRecord(d);
     },
     async findById(id) {
-      const d = await users.findOne({ _id: { $eq: id } }, { maxTimeMS });
+      const d = await users.findOne({ _id: id }, { maxTimeMS });
       return d ? toRecord(d) : undefined;
     },
     async close() {
