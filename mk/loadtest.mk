@@ -2,7 +2,8 @@
 # They need a running mesh (make up). Bounded runs on loopback only; knobs:
 #   LOADTEST_DURATION (30s per scenario), LOADTEST_CONCURRENCY (20), LOADTEST_ORDERS (200),
 #   LOADTEST_SCENARIOS (comma list, default all), JOURNEY_USERS (20), JOURNEY_DURATION (30s),
-#   JOURNEY_THINK_MS (500), BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_ORDER_SECONDS (5).
+#   JOURNEY_THINK_MS (500), BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_ORDER_SECONDS (5),
+#   BENCH_STORED_ORDERS (50000), BENCH_STORED_USERS (10000), BENCH_ROUNDS_AT_50K (3).
 .PHONY: loadtest loadtest-journey loadtest-build bench bench-macro
 
 LOADTEST_OUT := .run/loadtest
