@@ -50,8 +50,9 @@ export function startSweeper(opts: SweeperOptions): Sweeper {
 
   async function rebuildIfNeeded(): Promise<void> {
     if (!orders.indexDirty() && (await index.isComplete())) return;
-    // Marked incomplete first, so readers use Mongo while the index fills.
-    await index.markComplete(false);
+    // Marked incomplete first, so readers use Mongo while the index fills. With Redis down there
+    // is nothing to fill: no scan of every order each round.
+    if (!(await index.markComplete(false))) return;
     let ok = true;
     let n = 0;
     await store.scanAll(async (o) => {

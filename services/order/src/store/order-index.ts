@@ -20,7 +20,8 @@ export interface OrderIndex {
   done(id: string): Promise<void>;
   /** True once a rebuild completed and no write has failed since. */
   isComplete(): Promise<boolean>;
-  markComplete(complete: boolean): Promise<void>;
+  /** Sets or clears the "complete" mark; false when Redis failed. */
+  markComplete(complete: boolean): Promise<boolean>;
 }
 
 /** Options of the Redis order index. */
@@ -89,9 +90,10 @@ export function createRedisOrderIndex(opts: RedisOrderIndexOptions): OrderIndex 
     due: (now, limit) => guarded("due", [], () => redis.zrangebyscore(workKey, "-inf", String(now.getTime()), "LIMIT", 0, limit)),
     done: (id) => guarded("done", undefined, async () => void (await redis.zrem(workKey, id))),
     isComplete: () => guarded("isComplete", false, async () => (await redis.get(completeKey)) === "1"),
-    markComplete: (complete) => guarded("markComplete", undefined, async () => {
+    markComplete: (complete) => guarded("markComplete", false, async () => {
       if (complete) await redis.set(completeKey, "1");
       else await redis.del(completeKey);
+      return true;
     }),
   };
 }
