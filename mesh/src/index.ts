@@ -3,7 +3,7 @@
 export { ValidationError, NotFoundError, AlreadyExistsError, PreconditionError, UnauthenticatedError, PermissionDeniedError, RateLimitedError, AbortedError, UnavailableError, DomainError, toConnectError, withReason, reasonOf } from "./errors.js";
 export type { FieldViolation, ErrorReason } from "./errors.js";
 export { Violations } from "./violations.js";
-export { insertOnce } from "./insert-once.js";
+export { insertOnce, firstWriterWins } from "./insert-once.js";
 export { parseSettings, parsers } from "./settings.js";
 export type { Setting, Settings } from "./settings.js";
 export { loadMeshConfig, loadTopology, loadTlsMaterial, spiffeId, defaultLimits, defaultTopologyPath } from "./config.js";

@@ -13,3 +13,15 @@ export async function insertOnce(insert: () => Promise<unknown>): Promise<boolea
     throw err;
   }
 }
+
+/**
+ * Inserts `fact`, or, when its key was taken, reads the fact that stands: the first writer wins
+ * and every writer gets the winner's fact. Throws when the key is taken but nothing can be read
+ * (facts are never deleted, so that is a bug).
+ */
+export async function firstWriterWins<T>(fact: T, insert: () => Promise<unknown>, read: () => Promise<T | null | undefined>): Promise<T> {
+  if (await insertOnce(insert)) return fact;
+  const stands = await read();
+  if (stands === null || stands === undefined) throw new Error("a fact whose key is taken could not be read");
+  return stands;
+}

@@ -3,7 +3,7 @@
 // nothing unless an insert conflicts. Reads by id use the bare `{_id}` filter, the only shape
 // FerretDB 1.x pushes down to SQLite (docs/architecture.md "The store").
 import { type Collection, type Filter, MongoClient } from "mongodb";
-import { insertOnce } from "@shopmesh/mesh";
+import { firstWriterWins, insertOnce } from "@shopmesh/mesh";
 import { mergeOrder, type OrderOutcome, type OrderRecord, type OrderStore, type Reservation } from "./order-store.js";
 
 /** Options of the Mongo order store. */
@@ -47,12 +47,7 @@ export async function createMongoOrderStore(opts: MongoOrderStoreOptions): Promi
       const { id, ...rest } = rec;
       return (await insertOnce(() => orders.insertOne({ _id: id, ...rest }))) ? "inserted" : "duplicate";
     },
-    async settle(id, outcome) {
-      if (await insertOnce(() => outcomes.insertOne({ _id: id, ...outcome }))) return outcome;
-      const stands = await outcomeOf(id);
-      if (!stands) throw new Error(`outcome of ${id} vanished`);
-      return stands;
-    },
+    settle: (id, outcome) => firstWriterWins(outcome, () => outcomes.insertOne({ _id: id, ...outcome }), () => outcomeOf(id)),
     async find(id) {
       const doc = await orders.findOne({ _id: id }, { maxTimeMS });
       return doc ? mergeOrder(fromDoc(doc), await outcomeOf(id)) : null;

@@ -9,7 +9,7 @@
 import { createHash } from "node:crypto";
 import { NotFoundError, PreconditionError, UnavailableError, Violations, withReason } from "@shopmesh/mesh";
 import type { ChargeCache } from "../store/charge-cache.js";
-import type { ChargeAttempt, ChargeRecord, ChargeStore } from "../store/charge-store.js";
+import { type ChargeAttempt, type ChargeRecord, type ChargeStore, mergeCharge } from "../store/charge-store.js";
 import { type CardInput, checkCard, fingerprintCard } from "./card.js";
 import type { CaptureResult, Processor } from "./processor.js";
 
@@ -96,8 +96,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
     const outcome = await store.insertOutcome(a.id, result.approved
       ? { status: "SUCCEEDED", at }
       : { status: "DECLINED", declineReason: result.reason, at });
-    const rec: ChargeRecord = { ...a, status: outcome.status };
-    if (outcome.declineReason) rec.declineReason = outcome.declineReason;
+    const rec = mergeCharge(a, outcome, null);
     await cache.put(rec);
     return rec;
   }

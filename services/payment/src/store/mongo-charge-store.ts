@@ -4,7 +4,7 @@
 // only, and reads happen only on a conflict or for GetCharge/Refund (docs/architecture.md).
 import { randomBytes } from "node:crypto";
 import { type Collection, MongoClient } from "mongodb";
-import { insertOnce } from "@shopmesh/mesh";
+import { firstWriterWins, insertOnce } from "@shopmesh/mesh";
 import { type ChargeAttempt, type ChargeOutcome, type ChargeRefund, type ChargeStore, mergeCharge } from "./charge-store.js";
 
 /** Options of the Mongo charge store. */
@@ -36,12 +36,13 @@ export async function createMongoChargeStore(opts: MongoChargeStoreOptions): Pro
   const secrets: Collection<{ _id: string; value: string }> = db.collection("secrets");
 
   // Inserts a fact under the id, or reads the one that stands.
-  async function insertOrRead<T extends object>(coll: Collection<Doc<T>>, id: string, fact: T): Promise<T> {
-    if (await insertOnce(() => coll.insertOne({ _id: id, ...fact } as never))) return fact;
-    const doc = await coll.findOne({ _id: id } as never, { maxTimeMS });
-    if (!doc) throw new Error(`fact ${id} vanished from ${coll.collectionName}`);
-    const { _id, ...stored } = doc as Doc<T>;
-    return stored as unknown as T;
+  function insertOrRead<T extends object>(coll: Collection<Doc<T>>, id: string, fact: T): Promise<T> {
+    return firstWriterWins(fact, () => coll.insertOne({ _id: id, ...fact } as never), async () => {
+      const doc = await coll.findOne({ _id: id } as never, { maxTimeMS });
+      if (!doc) return null;
+      const { _id, ...stored } = doc as Doc<T>;
+      return stored as unknown as T;
+    });
   }
 
   return {
@@ -64,10 +65,8 @@ export async function createMongoChargeStore(opts: MongoChargeStoreOptions): Pro
     async ensureSecret(name) {
       // The first insert stands; a loser reads the winner's value.
       const fresh = randomBytes(32).toString("base64url");
-      if (await insertOnce(() => secrets.insertOne({ _id: name, value: fresh }))) return fresh;
-      const doc = await secrets.findOne({ _id: name }, { maxTimeMS });
-      if (!doc) throw new Error(`secret ${name} could not be stored`);
-      return doc.value;
+      return firstWriterWins(fresh, () => secrets.insertOne({ _id: name, value: fresh }),
+        async () => (await secrets.findOne({ _id: name }, { maxTimeMS }))?.value);
     },
     async close() {
       await client.close();

@@ -2,7 +2,7 @@
 // idempotency key under `_id` (the first insert stands, E11000 for the rest), one refund per key.
 // Read only on a conflict: FerretDB 1.x finds even an `_id` by scanning (docs/architecture.md).
 import { type Collection, MongoClient } from "mongodb";
-import { insertOnce } from "@shopmesh/mesh";
+import { firstWriterWins, insertOnce } from "@shopmesh/mesh";
 import type { LedgerEntry, ProcessorLedger } from "../domain/processor.js";
 
 type EntryDoc = Omit<LedgerEntry, "key"> & { _id: string };
@@ -21,14 +21,15 @@ export async function createMongoLedger(opts: { url: string; db: string; opTimeo
   const entries: Collection<EntryDoc> = db.collection<EntryDoc>("entries");
   const refunds: Collection<{ _id: string; amountMinor: number; at: Date }> = db.collection("refunds");
   return {
-    async settle(entry) {
+    settle(entry) {
       const { key, ...rest } = entry;
-      if (await insertOnce(() => entries.insertOne({ _id: key, ...rest } as EntryDoc))) return entry;
-      const doc = await entries.findOne({ _id: key }, { maxTimeMS });
-      if (!doc) throw new Error(`ledger entry ${key} vanished`);
-      const { _id, ...stored } = doc as unknown as Record<string, unknown>;
-      const e = { key: _id, ...stored } as LedgerEntry;
-      return e.kind === "capture" ? { ...e, amountMinor: Number(e.amountMinor) } : e;
+      return firstWriterWins(entry, () => entries.insertOne({ _id: key, ...rest } as EntryDoc), async () => {
+        const doc = await entries.findOne({ _id: key }, { maxTimeMS });
+        if (!doc) return null;
+        const { _id, ...stored } = doc as unknown as Record<string, unknown>;
+        const e = { key: _id, ...stored } as LedgerEntry;
+        return e.kind === "capture" ? { ...e, amountMinor: Number(e.amountMinor) } : e;
+      });
     },
     async refund(key, amountMinor, at) {
       await insertOnce(() => refunds.insertOne({ _id: key, amountMinor, at }));
