@@ -1,3 +1,5 @@
+// One circuit breaker per upstream: what counts as a failure, and why not opossum's own rate
+// (docs/architecture.md, "Retries and breakers").
 import CircuitBreaker from "opossum";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";

@@ -1,3 +1,4 @@
+// Typed clients of other services, with the mesh's interceptors (docs/architecture.md, "Calling other services").
 import * as grpc from "@grpc/grpc-js";
 import type { DescService } from "@bufbuild/protobuf";
 import { createClient as createConnectClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";

@@ -1,6 +1,7 @@
 // Domain errors and the one map from any thrown value to a ConnectError. Service domain code throws
 // the classes below and never picks transport codes itself; serve() and the client call
 // toConnectError so every failure leaves a process with an explicit, honest gRPC status.
+// The map as a table: docs/architecture.md, "The error map".
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { createLogger } from "./logger.js";

@@ -1,6 +1,6 @@
 // gRPC server reflection (grpc.reflection.v1 and v1alpha; same wire format) serving the ORIGINAL
 // FileDescriptorProto bytes, so type references stay fully qualified (".shop.common.v1.Money").
-// @grpc/reflection re-serializes with relative names, which grpcurl and buf curl reject (DESIGN.md).
+// @grpc/reflection re-serializes with relative names, which grpcurl and buf curl reject (docs/architecture.md, "Reflection").
 // The messages are tiny, so they are encoded by hand with protobuf-es's wire reader/writer.
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";

@@ -1,3 +1,4 @@
+// Client retries: which calls, when, and how many (docs/architecture.md, "Retries and breakers").
 import { MethodOptions_IdempotencyLevel as Idempotency } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import { abortReasonToError, deadlineKey } from "./deadline.js";

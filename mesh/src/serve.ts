@@ -1,5 +1,5 @@
 // serve(): hosts connect-style ServiceImpl handlers on a @grpc/grpc-js server (measured ~3x the
-// throughput of connect-node's server, DESIGN.md), with the mesh's server concerns in front of every
+// throughput of connect-node's server: docs/architecture.md, "Serving"), with the mesh's server concerns in front of every
 // handler: load shedding, deadline → ctx.signal, caller identity (mTLS / sidecar) against topology,
 // end-user JWT, and behind it: one error map, metrics, access log. Health and reflection ride along.
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
