@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { makeDevCerts } from "../identity-certs.js";
 import { grpcHealth, type Health, tcpOpen } from "./health.js";
 import { renderNginxConf } from "./nginx.js";
-import { buildInstances, buildRoutes, type Instance, loadTopology, type Route, type Topology } from "./routes.js";
+import { loadTopology, type Topology } from "../topology.js";
+import { buildInstances, buildRoutes, type Instance, type Route } from "./routes.js";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
 const run = join(repo, ".run");
@@ -263,7 +264,7 @@ Try it (grpcurl is in .bin/):
 }
 
 async function up(): Promise<void> {
-  const topology = loadTopology(repo);
+  const topology = loadTopology(join(repo, "mesh", "topology.json"));
   // Replicas as recorded (alive or not, so a killed replica is started again), or as asked.
   const instances = buildInstances(topology, replicasFrom(process.env, readState()));
   const routes = buildRoutes(repo, topology);
@@ -343,7 +344,7 @@ async function stop(p: Proc): Promise<void> {
  * the edge. With one replica there is nowhere else to send calls, so its restart is visible.
  */
 async function restart(service: string): Promise<void> {
-  const topology = loadTopology(repo);
+  const topology = loadTopology(join(repo, "mesh", "topology.json"));
   if (!topology.services[service]) throw new Error(`unknown service ${service}; one of ${Object.keys(topology.services).join(", ")}`);
   const procs = readState();
   const running = procs.filter(alive);

@@ -2,7 +2,8 @@
 // one exact location per RPC that grpc_passes to its service over mTLS with the edge's own client
 // certificate. Idempotent RPCs may be retried on another replica; the rest only when the request
 // never reached a server (connection refused), which nginx's default "error timeout" guarantees.
-import type { Instance, Route, Topology } from "./routes.js";
+import type { Topology } from "../topology.js";
+import type { Instance, Route } from "./routes.js";
 
 /** Where the edge finds its files. All paths absolute. */
 export interface EdgePaths {
