@@ -9,7 +9,7 @@ const transform = {
 const moduleNameMapper = {
   "^@shopmesh/gen/(.*)\\.js$": "<rootDir>/gen/ts/src/$1.ts",
   "^@shopmesh/mesh$": "<rootDir>/mesh/src/index.ts",
-  "^@shopmesh/mesh/(.*)\\.js$": "<rootDir>/mesh/src/$1.ts",
+  "^@shopmesh/mesh/testing$": "<rootDir>/mesh/src/testing/index.ts",
   "^(\\.{1,2}/.*)\\.js$": "$1",
 };
 const common = {

@@ -1,5 +1,6 @@
 // @shopmesh/mesh: the TypeScript service runtime. One export line per concept; anything not listed
-// here is private. mesh-server and mesh-client each add their own lines.
+// here is private. mesh-server and mesh-client each add their own lines. Test support is the
+// separate @shopmesh/mesh/testing entry (testing/index.ts).
 export { ValidationError, NotFoundError, AlreadyExistsError, PreconditionError, UnauthenticatedError, PermissionDeniedError, RateLimitedError, AbortedError, UnavailableError, DomainError, toConnectError, withReason, reasonOf } from "./errors.js";
 export type { FieldViolation, ErrorReason } from "./errors.js";
 export { Violations } from "./violations.js";
@@ -24,8 +25,6 @@ export { createJwtVerifier } from "./jwt.js";
 export type { JwtVerifier } from "./jwt.js";
 export { makeDevCerts } from "./identity-certs.js";
 export { identityFromCertificate, identityFromXfcc, identityFromSpiffe } from "./identity.js";
-export { createTestMesh, testIssuer } from "./testing.js";
-export type { TestMesh, TestTokenClaims } from "./testing.js";
 // mesh-client
 export { createClient, closeClients, breakerOf, credentialsOf } from "./client.js";
 export type { ClientOptions } from "./client.js";

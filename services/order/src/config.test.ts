@@ -1,6 +1,7 @@
 // The order config schema: defaults match mesh/topology.json, and bad values fail at start with
 // every offending variable named.
-import { createTestMesh, loadTopology, type TestMesh } from "@shopmesh/mesh";
+import { loadTopology } from "@shopmesh/mesh";
+import { createTestMesh, type TestMesh } from "@shopmesh/mesh/testing";
 import { parseOrderConfig } from "./config.js";
 
 const topology = loadTopology();
