@@ -5,7 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema, MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
-import type { Topology } from "../topology.js";
+import type { Topology } from "@shopmesh/mesh";
 
 /** One RPC as the edge routes it. */
 export interface Route {
