@@ -9,7 +9,7 @@ const transform = {
 const moduleNameMapper = {
   "^@shopmesh/gen/(.*)\\.js$": "<rootDir>/gen/ts/src/$1.ts",
   "^@shopmesh/mesh$": "<rootDir>/mesh/src/index.ts",
-  "^@shopmesh/mesh/(.*)\\.js$": "<rootDir>/mesh/src/$1.ts",
+  "^@shopmesh/mesh/testing$": "<rootDir>/mesh/src/testing/index.ts",
   "^(\\.{1,2}/.*)\\.js$": "$1",
 };
 const common = {
@@ -30,7 +30,7 @@ export default {
       displayName: "unit",
       // Unit tests (pure logic, in memory) and component tests (real FerretDB and Redis on free
       // ports, real gRPC over loopback) sit beside the code.
-      testMatch: ["<rootDir>/test/contracts/**/*.test.ts", "<rootDir>/mesh/src/**/*.test.ts",
+      testMatch: ["<rootDir>/test/contracts/**/*.test.ts", "<rootDir>/mesh/src/**/*.test.ts", "<rootDir>/runner/src/**/*.test.ts",
         "<rootDir>/services/*/src/**/*.test.ts", "<rootDir>/loadtest/src/**/*.test.ts",
         "<rootDir>/test/security/**/*.test.ts"],
       // Sets SHOP_TEST_MONGO_URL and SHOP_TEST_REDIS_URL for component tests.

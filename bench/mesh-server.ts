@@ -4,9 +4,8 @@
 // with the same prebuilt message. Reports its port, and its CPU time on request, over IPC.
 import * as grpc from "@grpc/grpc-js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { defaultLimits, loadTlsMaterial, loadTopology, type MeshConfig } from "../mesh/src/config.js";
-import { grpcDefinitionOf } from "../mesh/src/client-testkit.js";
-import { serve } from "../mesh/src/serve.js";
+import { defaultLimits, loadTlsMaterial, loadTopology, serve, type MeshConfig } from "@shopmesh/mesh";
+import { grpcDefinitionOf } from "@shopmesh/mesh/testing";
 import { benchProduct } from "./payload.js";
 
 async function main() {

@@ -13,8 +13,8 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { createTestMesh } from "../mesh/src/testing.js";
-import { closeClients, createClient } from "../mesh/src/client.js";
+import { closeClients, createClient } from "@shopmesh/mesh";
+import { createTestMesh } from "@shopmesh/mesh/testing";
 import { benchProduct, benchRequest } from "./payload.js";
 
 const here = import.meta.dirname;

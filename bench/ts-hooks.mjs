@@ -11,11 +11,10 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 /** Maps @shopmesh/* and relative .js specifiers to .ts sources when those exist. */
 export async function resolve(specifier, context, next) {
-  let m = /^@shopmesh\/gen\/(.*)\.js$/.exec(specifier);
+  const m = /^@shopmesh\/gen\/(.*)\.js$/.exec(specifier);
   if (m) return { url: pathToFileURL(path.join(root, "gen/ts/src", `${m[1]}.ts`)).href, shortCircuit: true };
   if (specifier === "@shopmesh/mesh") return { url: pathToFileURL(path.join(root, "mesh/src/index.ts")).href, shortCircuit: true };
-  m = /^@shopmesh\/mesh\/(.*)\.js$/.exec(specifier);
-  if (m) return { url: pathToFileURL(path.join(root, "mesh/src", `${m[1]}.ts`)).href, shortCircuit: true };
+  if (specifier === "@shopmesh/mesh/testing") return { url: pathToFileURL(path.join(root, "mesh/src/testing/index.ts")).href, shortCircuit: true };
   if (specifier.startsWith(".") && specifier.endsWith(".js") && context.parentURL?.endsWith(".ts")) {
     const ts = fileURLToPath(new URL(specifier.slice(0, -3) + ".ts", context.parentURL));
     if (existsSync(ts)) return { url: pathToFileURL(ts).href, shortCircuit: true };

@@ -1,16 +1,16 @@
 # The one-machine mesh (issue 6): make up / down / status / logs, and the e2e tests through the edge.
 .PHONY: up down status logs restart test-e2e
 
-MESH_CLI := node mesh/dist/local/cli.js
+MESH_CLI := node runner/dist/cli.js
 
 up: setup build ## Run the whole mesh here: FerretDB, Redis, every service, the nginx edge on 127.0.0.1:8080
 	@$(MESH_CLI) up
 
 down: ## Stop exactly what make up started (recorded pids); data stays in .data/
-	@if [ -f mesh/dist/local/cli.js ]; then $(MESH_CLI) down; else echo "down: nothing was started"; fi
+	@if [ -f runner/dist/cli.js ]; then $(MESH_CLI) down; else echo "down: nothing was started"; fi
 
 status: ## Show the mesh's table again (service, address, health, metrics, log)
-	@if [ -f mesh/dist/local/cli.js ]; then $(MESH_CLI) status; else echo "The mesh is not running."; fi
+	@if [ -f runner/dist/cli.js ]; then $(MESH_CLI) status; else echo "The mesh is not running."; fi
 
 restart: build ## Rolling restart of one service, a replica at a time, drained from the edge first: make restart SERVICE=catalog
 	@$(MESH_CLI) restart $(SERVICE)

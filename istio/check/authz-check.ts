@@ -1,9 +1,10 @@
 // Checks the security component against mesh/topology.json: the AuthorizationPolicies must allow
 // exactly the topology's caller table (principals per method, a JWT on non-public methods, roles),
 // behind a deny-all and STRICT mTLS, and name only real RPCs.
+import type { Topology } from "@shopmesh/mesh";
 import { describe, type Manifest } from "./render.js";
 import type { RpcIndex } from "./rpc-index.js";
-import { principalOf, type Topology } from "./topology.js";
+import { principalOf } from "./topology.js";
 
 interface Source { principals?: string[]; requestPrincipals?: string[]; namespaces?: string[] }
 interface Operation { paths?: string[]; ports?: string[]; methods?: string[] }

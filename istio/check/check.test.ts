@@ -1,10 +1,10 @@
 // Cross-checks every rendered overlay against gen/shop.binpb and mesh/topology.json, and proves
 // with the negative fixtures that each check fails, for the right reason, when its rule is broken.
 import { join } from "node:path";
+import { loadTopology } from "@shopmesh/mesh";
 import { crossCheck } from "./cross-check.js";
 import { type Manifest, renderManifests, repoRoot } from "./render.js";
 import { loadRpcIndex } from "./rpc-index.js";
-import { loadTopology } from "./topology.js";
 
 const rpcs = loadRpcIndex(join(repoRoot, "gen", "shop.binpb"));
 const topo = loadTopology();

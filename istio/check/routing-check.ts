@@ -1,9 +1,10 @@
 // Checks the VirtualServices and DestinationRules against the contracts and the topology: paths
 // name real RPCs and reach the service that hosts them, subsets exist, retries use conditions
 // Envoy knows and sit only on idempotent methods, and every method is routed.
+import type { Topology } from "@shopmesh/mesh";
 import { describe, type Manifest } from "./render.js";
 import type { RpcIndex } from "./rpc-index.js";
-import { serviceOfHost, type Topology } from "./topology.js";
+import { serviceOfHost } from "./topology.js";
 
 interface StringMatch { exact?: string; prefix?: string; regex?: string }
 interface HttpMatch { uri?: StringMatch; headers?: Record<string, StringMatch> }

@@ -1,34 +1,6 @@
-// mesh/topology.json, typed for the checks: the single table of services, ports and callers.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { repoRoot } from "./render.js";
-
-/** Access rule of one method. */
-export interface MethodRule {
-  callers: string[];
-  public?: boolean;
-  roles?: string[];
-}
-
-/** One service of the topology. */
-export interface TopologyService {
-  port: number;
-  adminPort: number;
-  grpcServices: string[];
-  methods: Record<string, MethodRule>;
-}
-
-/** The parts of mesh/topology.json the checks read. */
-export interface Topology {
-  namespace: string;
-  services: Record<string, TopologyService>;
-  infrastructureMethods: { prefixes: string[] };
-}
-
-/** Reads mesh/topology.json. */
-export function loadTopology(path = join(repoRoot, "mesh", "topology.json")): Topology {
-  return JSON.parse(readFileSync(path, "utf8")) as Topology;
-}
+// The Istio names the checks derive from mesh/topology.json. The Topology type, its loader and its
+// schema check are the runtime's (mesh/src/topology.ts), the same the services and the runner read.
+import type { Topology } from "@shopmesh/mesh";
 
 /** The Istio principal of a topology caller: "edge" is the ingress gateway's service account. */
 export function principalOf(caller: string, namespace: string): string {

@@ -1,7 +1,7 @@
 // Checks the base workloads against the topology: each service's Service ports, container ports,
 // PORT/ADMIN_PORT and probe ports are the ones it is configured with, and each pod is hardened.
+import type { Topology } from "@shopmesh/mesh";
 import { describe, type Manifest } from "./render.js";
-import type { Topology } from "./topology.js";
 
 interface ServicePort { name?: string; port: number; targetPort?: number | string; appProtocol?: string }
 interface Probe { grpc?: { port: number } }

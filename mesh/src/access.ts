@@ -1,6 +1,6 @@
 // Per-method access rules compiled from mesh/topology.json into a path-keyed map, so the hot path is
 // one Map lookup. Methods not in the table are denied: a new RPC must be added to topology.json first.
-import type { Topology } from "./config.js";
+import type { Topology } from "./topology.js";
 
 /** The compiled rule of one gRPC path. */
 export interface AccessRule {

@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { createBreaker, createBreakerInterceptor, type Breaker, type BreakerOptions } from "./breaker.js";
-import { startBareServer, type BareServer } from "./client-testkit.js";
+import { startBareServer, type BareServer } from "./testing/index.js";
 import { createGrpcJsTransport } from "./transport.js";
 
 // The upstream answers according to the requested id, and counts what reached it.

@@ -2,11 +2,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import { breakerOf, closeClients, createClient } from "./client.js";
-import { startBareServer } from "./client-testkit.js";
+import { startBareServer, createTestMesh, type TestMesh } from "./testing/index.js";
 import { inboundCall } from "./context.js";
 import { meshRegistry } from "./metrics.js";
 import { serve, type MeshServer } from "./serve.js";
-import { createTestMesh, type TestMesh } from "./testing.js";
 
 // Two real mesh servers with mTLS and JWT: the test (as "edge") calls order, whose handler
 // calls catalog. What catalog sees proves what the client propagated.

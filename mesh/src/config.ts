@@ -1,52 +1,12 @@
 // Mesh configuration: read from the environment once at start (fail fast when something required is
 // missing), then passed explicitly to serve() and createClient(). Nothing else in mesh/ reads env.
 import { readFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import path from "node:path";
 import type { JWTVerifyGetKey } from "jose";
+import { defaultTopologyPath, loadTopology, type Topology } from "./topology.js";
 
 /** local: the app does mTLS, retries, breakers; istio: plaintext behind the sidecar, app retries off. */
 export type MeshMode = "local" | "istio";
-
-/** Access rules of one RPC in mesh/topology.json. */
-export interface MethodRule {
-  /** Identities allowed to call: "edge" or service names. */
-  callers: string[];
-  /** True when the method needs no end-user JWT. */
-  public?: boolean;
-  /** Roles the JWT must carry (any of them). */
-  roles?: string[];
-}
-
-/** One service of mesh/topology.json. */
-export interface TopologyService {
-  /** gRPC port in the local mesh. */
-  port: number;
-  /** Admin HTTP port (/metrics, /healthz) in the local mesh. */
-  adminPort: number;
-  /** Implementation language ("ts" or "python"). */
-  language: string;
-  /** Fully qualified gRPC service names it hosts. */
-  grpcServices: string[];
-  /** Rules keyed by "pkg.Service/Method". */
-  methods: Record<string, MethodRule>;
-}
-
-/** mesh/topology.json: the one routing and access table. */
-export interface Topology {
-  /** SPIFFE trust domain, e.g. "shop.local". */
-  trustDomain: string;
-  /** Kubernetes namespace in the SPIFFE id. */
-  namespace: string;
-  /** The ingress (nginx locally). */
-  edge: { host: string; port: number };
-  /** Local data stores. */
-  stores: Record<string, { host: string; port: number }>;
-  /** Services keyed by name. */
-  services: Record<string, TopologyService>;
-  /** Paths any mesh identity may call without a JWT (health, reflection). */
-  infrastructureMethods: { prefixes: string[] };
-}
 
 /** PEM material for mTLS (local mode). */
 export interface TlsMaterial {
@@ -104,25 +64,13 @@ export interface MeshConfig {
 /** Default limits: gRPC's usual 4 MiB, a 30 s deadline cap, 1024 calls in flight. */
 export const defaultLimits: MeshLimits = { maxMessageBytes: 4 * 1024 * 1024, maxDeadlineMs: 30_000, maxConcurrentCalls: 1024 };
 
-/** Path of mesh/topology.json (works from src/ under jest and from dist/ after a build). */
-export const defaultTopologyPath = fileURLToPath(new URL("../topology.json", import.meta.url));
-
-/** Reads and sanity-checks a topology file. */
-export function loadTopology(file: string = defaultTopologyPath): Topology {
-  const topo = JSON.parse(readFileSync(file, "utf8")) as Topology;
-  if (typeof topo.trustDomain !== "string" || typeof topo.services !== "object" || topo.services === null) {
-    throw new Error(`mesh: ${file} is not a topology (needs trustDomain and services)`);
-  }
-  return topo;
-}
-
 /** Loads ca.pem, <name>.pem and <name>-key.pem from certDir, with a clear error when one is missing. */
 export function loadTlsMaterial(certDir: string, name: string): TlsMaterial {
   const read = (f: string) => {
     try {
       return readFileSync(path.join(certDir, f));
     } catch {
-      throw new Error(`mesh: missing ${path.join(certDir, f)} (run mesh/local certs, or set MESH_CERT_DIR)`);
+      throw new Error(`mesh: missing ${path.join(certDir, f)} (make up makes them in .run/certs; or set MESH_CERT_DIR)`);
     }
   };
   return { ca: read("ca.pem"), cert: read(`${name}.pem`), key: read(`${name}-key.pem`) };

@@ -2,7 +2,7 @@
 // the x-forwarded-client-cert header that the Istio sidecar sets in istio mode. The name it yields
 // ("edge", "order", ...) is what topology.json's `callers` lists.
 import type { PeerCertificate } from "node:tls";
-import type { Topology } from "./config.js";
+import type { Topology } from "./topology.js";
 
 /** Extracts the mesh identity name from a SPIFFE id, if it belongs to this mesh. */
 export function identityFromSpiffe(uri: string, topology: Pick<Topology, "trustDomain" | "namespace">, anyTrustDomain = false): string | undefined {

@@ -1,13 +1,16 @@
 // @shopmesh/mesh: the TypeScript service runtime. One export line per concept; anything not listed
-// here is private. mesh-server and mesh-client each add their own lines.
+// here is private. mesh-server and mesh-client each add their own lines. Test support is the
+// separate @shopmesh/mesh/testing entry (testing/index.ts).
 export { ValidationError, NotFoundError, AlreadyExistsError, PreconditionError, UnauthenticatedError, PermissionDeniedError, RateLimitedError, AbortedError, UnavailableError, DomainError, toConnectError, withReason, reasonOf } from "./errors.js";
 export type { FieldViolation, ErrorReason } from "./errors.js";
 export { Violations } from "./violations.js";
 export { insertOnce, firstWriterWins } from "./insert-once.js";
 export { parseSettings, parsers } from "./settings.js";
 export type { Setting, Settings } from "./settings.js";
-export { loadMeshConfig, loadTopology, loadTlsMaterial, spiffeId, defaultLimits, defaultTopologyPath } from "./config.js";
-export type { MeshConfig, MeshMode, MeshLimits, JwtConfig, TlsMaterial, Topology, TopologyService, MethodRule } from "./config.js";
+export { loadMeshConfig, loadTlsMaterial, spiffeId, defaultLimits } from "./config.js";
+export type { MeshConfig, MeshMode, MeshLimits, JwtConfig, TlsMaterial } from "./config.js";
+export { loadTopology, checkTopology, defaultTopologyPath } from "./topology.js";
+export type { Topology, TopologyService, MethodRule, Address } from "./topology.js";
 export { inboundCall, runWithInboundCall, currentUser, currentCaller, userKey, callerKey } from "./context.js";
 export type { InboundCall, User } from "./context.js";
 export { serve } from "./serve.js";
@@ -22,8 +25,6 @@ export { createJwtVerifier } from "./jwt.js";
 export type { JwtVerifier } from "./jwt.js";
 export { makeDevCerts } from "./identity-certs.js";
 export { identityFromCertificate, identityFromXfcc, identityFromSpiffe } from "./identity.js";
-export { createTestMesh, testIssuer } from "./testing.js";
-export type { TestMesh, TestTokenClaims } from "./testing.js";
 // mesh-client
 export { createClient, closeClients, breakerOf, credentialsOf } from "./client.js";
 export type { ClientOptions } from "./client.js";

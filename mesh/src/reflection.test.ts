@@ -10,9 +10,7 @@ import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { Metadata, status, type Client } from "@grpc/grpc-js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { createTestMesh, type TestMesh } from "./testing.js";
-import { rawClient, rawUnary } from "./testing-grpc.js";
-import { createCatalogFixture } from "./testing-catalog.js";
+import { createTestMesh, rawClient, rawUnary, createCatalogFixture, type TestMesh } from "./testing/index.js";
 import { serve, type MeshServer } from "./serve.js";
 
 const grpcurl = path.join(import.meta.dirname, "../../.bin/grpcurl");

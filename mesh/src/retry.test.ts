@@ -2,7 +2,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
-import { startBareServer, type BareServer } from "./client-testkit.js";
+import { startBareServer, type BareServer } from "./testing/index.js";
 import { createDeadlineInterceptor } from "./deadline.js";
 import { createRetryInterceptor, type RetryOptions } from "./retry.js";
 import { createGrpcJsTransport } from "./transport.js";

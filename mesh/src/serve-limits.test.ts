@@ -4,9 +4,7 @@ import { afterAll, afterEach, describe, expect, it } from "@jest/globals";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { status, type Client } from "@grpc/grpc-js";
 import { CatalogService, GetProductRequestSchema } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { createTestMesh, type TestMesh } from "./testing.js";
-import { rawClient, rawUnary } from "./testing-grpc.js";
-import { createCatalogFixture, type CatalogFixtureOptions } from "./testing-catalog.js";
+import { createTestMesh, rawClient, rawUnary, createCatalogFixture, type TestMesh, type CatalogFixtureOptions } from "./testing/index.js";
 import { serve, type MeshServer } from "./serve.js";
 import type { MeshLimits } from "./config.js";
 

@@ -4,9 +4,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Metadata, status, type Client } from "@grpc/grpc-js";
 import { SignJWT, generateKeyPair } from "jose";
 import { CatalogService, GetProductRequestSchema, GetProductResponseSchema, UpsertProductRequestSchema } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { createTestMesh, type TestMesh } from "./testing.js";
-import { rawClient, rawUnary } from "./testing-grpc.js";
-import { createCatalogFixture } from "./testing-catalog.js";
+import { createTestMesh, rawClient, rawUnary, createCatalogFixture, type TestMesh } from "./testing/index.js";
 import { serve, type MeshServer } from "./serve.js";
 
 let mesh: TestMesh;

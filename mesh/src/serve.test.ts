@@ -6,9 +6,8 @@ import { Code, ConnectError, createClient, type Client } from "@connectrpc/conne
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { createTestMesh, type TestMesh } from "./testing.js";
+import { createTestMesh, createCatalogFixture, type TestMesh } from "./testing/index.js";
 import { serve, type MeshServer } from "./serve.js";
-import { createCatalogFixture } from "./testing-catalog.js";
 
 let mesh: TestMesh;
 let server: MeshServer;

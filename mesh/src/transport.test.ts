@@ -3,7 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
-import { startBareServer, type BareServer } from "./client-testkit.js";
+import { startBareServer, type BareServer } from "./testing/index.js";
 import { createGrpcJsTransport } from "./transport.js";
 
 let server: BareServer;

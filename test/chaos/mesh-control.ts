@@ -7,7 +7,7 @@ import { join } from "node:path";
 
 /** The repo root. */
 export const repo = join(import.meta.dirname, "..", "..");
-const cli = join(repo, "mesh", "dist", "local", "cli.js");
+const cli = join(repo, "runner", "dist", "cli.js");
 
 /** name → pid of every recorded mesh process that still runs (from `cli.js pids`). */
 export async function meshPids(): Promise<Map<string, number>> {

@@ -113,5 +113,5 @@ const BLOCKED = [
   "  request bodies, so it cannot resend them to the other replica (adding `invalid_header` to `grpc_next_upstream` was",
   "  tried: no change). Measured with a patched copy of the edge: taking the replica out of the edge's upstream and",
   "  reloading nginx one second before SIGTERM (what Kubernetes does by removing the endpoint first) gives zero failed",
-  "  calls in two runs out of two. The runner (`mesh/src/local`) needs that drain step before the scenario can join the suite.",
+  "  calls in two runs out of two. The runner (`runner/`) needs that drain step before the scenario can join the suite.",
 ];

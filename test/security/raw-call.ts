@@ -1,7 +1,7 @@
 // A raw (bytes in, status out) call of any RPC, unary or server streaming, so the security tests can
 // send what no typed client would and read the exact status the server gave.
 import { Metadata, status as grpcStatus, type Client, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
-import { rawUnary } from "@shopmesh/mesh/testing-grpc.js";
+import { rawUnary } from "@shopmesh/mesh/testing";
 
 /** Outcome of one raw call. */
 export interface CallResult {

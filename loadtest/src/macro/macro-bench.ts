@@ -8,6 +8,7 @@ import { cpus, totalmem, release } from "node:os";
 import { join, resolve } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
 import { CatalogService, GetProductResponseSchema } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
+import { loadTopology } from "@shopmesh/mesh";
 import { startEchoServer } from "../echo-server.js";
 import { createEdgeClient } from "../edge-client.js";
 import { runGhz, type GhzRunOptions } from "../ghz.js";
@@ -37,10 +38,7 @@ async function main(): Promise<void> {
   const concurrency = intEnv("BENCH_CONCURRENCY", 20);
   const orderUsers = intEnv("BENCH_ORDER_USERS", 50);
   const edge = "127.0.0.1:8080";
-  const topology = JSON.parse(readFileSync(join(root, "mesh/topology.json"), "utf8")) as {
-    services: { catalog: { port: number } };
-    stores: { ferretdb: { host: string; port: number }; redis: { host: string; port: number } };
-  };
+  const topology = loadTopology(join(root, "mesh/topology.json"));
   const storedOrders = intEnv("BENCH_STORED_ORDERS", 50_000);
   const storedUsers = intEnv("BENCH_STORED_USERS", 10_000);
   const rounds50k = intEnv("BENCH_ROUNDS_AT_50K", 3);

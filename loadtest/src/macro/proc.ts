@@ -13,7 +13,7 @@ export interface MeshProcess {
 
 /** Lists the mesh's running processes (`cli.js pids`: lines "name pid"); empty when it is down. */
 export function meshProcesses(root: string): MeshProcess[] {
-  const out = execFileSync(process.execPath, [`${root}/mesh/dist/local/cli.js`, "pids"], { encoding: "utf8", cwd: root });
+  const out = execFileSync(process.execPath, [`${root}/runner/dist/cli.js`, "pids"], { encoding: "utf8", cwd: root });
   return out
     .split("\n")
     .map((l) => l.trim().split(/\s+/))

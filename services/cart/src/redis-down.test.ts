@@ -1,7 +1,8 @@
 // Cart with its Redis killed mid-test: every RPC answers Unavailable quickly instead of hanging,
 // and cart recovers by itself when Redis is back on the same port.
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
-import { closeClients, createClient, createTestMesh, type MeshServer, type TestMesh } from "@shopmesh/mesh";
+import { closeClients, createClient, type MeshServer } from "@shopmesh/mesh";
+import { createTestMesh, type TestMesh } from "@shopmesh/mesh/testing";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { startRedis, type TestStore } from "../../../test/support/stores.js";
 import { parseCartConfig } from "./config.js";

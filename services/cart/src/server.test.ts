@@ -4,7 +4,8 @@
 import { randomBytes } from "node:crypto";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
 import { Redis } from "ioredis";
-import { closeClients, createClient, createTestMesh, type MeshServer, type TestMesh } from "@shopmesh/mesh";
+import { closeClients, createClient, type MeshServer } from "@shopmesh/mesh";
+import { createTestMesh, type TestMesh } from "@shopmesh/mesh/testing";
 import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { parseCartConfig } from "./config.js";

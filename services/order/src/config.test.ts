@@ -1,12 +1,10 @@
 // The order config schema: defaults match mesh/topology.json, and bad values fail at start with
 // every offending variable named.
-import { readFileSync } from "node:fs";
-import { createTestMesh, type TestMesh } from "@shopmesh/mesh";
+import { loadTopology } from "@shopmesh/mesh";
+import { createTestMesh, type TestMesh } from "@shopmesh/mesh/testing";
 import { parseOrderConfig } from "./config.js";
 
-const topology = JSON.parse(readFileSync(new URL("../../../mesh/topology.json", import.meta.url), "utf8")) as {
-  services: Record<string, { port: number; adminPort: number }>;
-};
+const topology = loadTopology();
 
 let mesh: TestMesh;
 beforeAll(async () => { mesh = await createTestMesh(); });

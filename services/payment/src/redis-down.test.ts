@@ -3,7 +3,8 @@
 import { randomBytes } from "node:crypto";
 import type { Client } from "@connectrpc/connect";
 import { MongoClient } from "mongodb";
-import { closeClients, createClient, createTestMesh, type TestMesh } from "@shopmesh/mesh";
+import { closeClients, createClient } from "@shopmesh/mesh";
+import { createTestMesh, type TestMesh } from "@shopmesh/mesh/testing";
 import { PaymentService } from "@shopmesh/gen/shop/payment/v1/payment_pb.js";
 import { startRedis, type TestStore } from "../../../test/support/stores.js";
 import { parsePaymentConfig } from "./config.js";

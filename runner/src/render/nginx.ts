@@ -1,8 +1,10 @@
-// Renders the nginx edge from the routing table: plaintext h2c for clients on the edge port, and
-// one exact location per RPC that grpc_passes to its service over mTLS with the edge's own client
+// The nginx renderer (one config renderer a file under render/; the Istio ones will sit beside it):
+// the edge from the routing table, plaintext h2c for clients on the edge port, and one exact
+// location per RPC that grpc_passes to its service over mTLS with the edge's own client
 // certificate. Idempotent RPCs may be retried on another replica; the rest only when the request
 // never reached a server (connection refused), which nginx's default "error timeout" guarantees.
-import type { Instance, Route, Topology } from "./routes.js";
+import type { Topology } from "@shopmesh/mesh";
+import type { Instance, Route } from "../routes.js";
 
 /** Where the edge finds its files. All paths absolute. */
 export interface EdgePaths {
@@ -34,7 +36,7 @@ export function renderNginxConf(topology: Topology, routes: Route[], instances: 
     const timeout = r.streaming ? "      grpc_read_timeout 1h;\n      grpc_send_timeout 1h;\n" : "";
     return `    location = ${r.path} {\n      grpc_pass grpcs://${r.service};\n${retry}${timeout}    }`;
   });
-  return `# Rendered by mesh/src/local/nginx.ts from mesh/topology.json and gen/shop.binpb. Do not edit.
+  return `# Rendered by runner/src/render/nginx.ts from mesh/topology.json and gen/shop.binpb. Do not edit.
 ${runAsRoot ? "user root;\n" : ""}# In the foreground: the runner records the master's pid itself and stops it with SIGTERM.
 daemon off;
 worker_processes 2;

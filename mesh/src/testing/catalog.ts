@@ -3,9 +3,9 @@
 import type { ServiceImpl } from "@connectrpc/connect";
 import { create } from "@bufbuild/protobuf";
 import { ProductSchema, type CatalogService, type Product } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { currentUser } from "./context.js";
-import { NotFoundError, ValidationError } from "./errors.js";
-import { Violations } from "./violations.js";
+import { currentUser } from "../context.js";
+import { NotFoundError, ValidationError } from "../errors.js";
+import { Violations } from "../violations.js";
 
 /** Behaviour switches of the fixture. */
 export interface CatalogFixtureOptions {

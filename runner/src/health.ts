@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import { certDir } from "./paths.js";
+import type { Proc } from "./supervisor.js";
 
 /** What a probe saw. */
 export type Health = "SERVING" | "NOT_SERVING" | "DOWN";
@@ -40,4 +42,11 @@ export async function grpcHealth(port: number, certDir: string | undefined, time
   } finally {
     client.close();
   }
+}
+
+/** Probes a recorded process as its kind answers: TCP for a store, Check in plaintext at the edge, over mTLS elsewhere. */
+export async function probe(proc: Pick<Proc, "kind" | "port">): Promise<Health> {
+  if (proc.kind === "store") return (await tcpOpen(proc.port)) ? "SERVING" : "DOWN";
+  if (proc.kind === "edge") return grpcHealth(proc.port, undefined);
+  return grpcHealth(proc.port, certDir);
 }

@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type JSONWebKeySet } from "jose";
-import { defaultLimits, loadTlsMaterial, loadTopology, type MeshConfig, type MeshLimits, type MeshMode, type Topology } from "./config.js";
-import { makeDevCerts } from "./identity-certs.js";
+import { defaultLimits, loadTlsMaterial, type MeshConfig, type MeshLimits, type MeshMode } from "../config.js";
+import { loadTopology, type Topology } from "../topology.js";
+import { makeDevCerts } from "../identity-certs.js";
 
 /** Claims of a test access token. */
 export interface TestTokenClaims {

@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createFileRegistry, fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema, MethodOptions_IdempotencyLevel } from "@bufbuild/protobuf/wkt";
+import type { Topology } from "@shopmesh/mesh";
 
 /** One RPC as the edge routes it. */
 export interface Route {
@@ -28,24 +29,8 @@ export interface Instance {
   adminPort: number;
 }
 
-/** mesh/topology.json, as far as the local mesh uses it. */
-export interface Topology {
-  edge: { host: string; port: number };
-  stores: { ferretdb: { host: string; port: number }; redis: { host: string; port: number } };
-  services: Record<string, {
-    port: number; adminPort: number; language: "ts" | "python";
-    grpcServices: string[];
-    methods: Record<string, { callers: string[]; public?: boolean; roles?: string[] }>;
-  }>;
-}
-
 /** Extra replicas listen this far above the first one's ports (catalog-2: 50062 and 9102). */
 export const REPLICA_PORT_STEP = 10;
-
-/** Reads mesh/topology.json. */
-export function loadTopology(repoRoot: string): Topology {
-  return JSON.parse(readFileSync(join(repoRoot, "mesh", "topology.json"), "utf8")) as Topology;
-}
 
 /** Every RPC of every service in the topology, checked against the contracts. */
 export function buildRoutes(repoRoot: string, topology: Topology): Route[] {

@@ -1,9 +1,7 @@
 // The edge's reflection target: a mesh server that hosts no shop service but reflects all of them
 // (and answers grpc.health.v1 for the edge), so `grpcurl -plaintext 127.0.0.1:8080 list` and
-// `describe` work through nginx. Started by the local mesh runner (cli.ts).
-import { loadMeshConfig } from "../config.js";
-import { serve } from "../serve.js";
-import { stopOnSignals } from "../serve-signals.js";
+// `describe` work through nginx. Started by the runner as the process "reflector" (plan.ts).
+import { loadMeshConfig, serve, stopOnSignals } from "@shopmesh/mesh";
 
 async function main(): Promise<void> {
   const config = loadMeshConfig(process.env, "reflector");

@@ -1,7 +1,7 @@
 // Raw grpc-js calls for tests: bytes in, status and bytes out, so tests can send what no typed client
 // would (garbage, oversized messages, no certificate) and read the exact status and trailers.
 import { Client, Metadata, credentials, type ChannelCredentials, type ServiceError } from "@grpc/grpc-js";
-import type { TestMesh } from "./testing.js";
+import type { TestMesh } from "./mesh.js";
 
 /** Channel credentials for identity `name` of a test mesh (mTLS), or TLS without a client cert when name is undefined. */
 export function testCredentials(mesh: TestMesh, name: string | undefined): ChannelCredentials {

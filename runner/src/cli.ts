@@ -1,0 +1,35 @@
+// The one-machine mesh: `node runner/dist/cli.js up|down|status|pids|restart <service>`, run by
+// make up/down/status/restart (mk/local.mk). `up` starts FerretDB, Redis, every service, the
+// reflector and the nginx edge as detached processes, records their pids in .run/mesh.json, waits
+// until all are healthy, and returns. `down` stops exactly the recorded processes (checking each
+// pid still runs the command it recorded) and keeps .data/. A second `up` restarts only what is
+// not running. What each command does is in its own file; this one only dispatches.
+import { down } from "./down.js";
+import { restart } from "./restart.js";
+import { alive, readState } from "./supervisor.js";
+import { table } from "./table.js";
+import { up } from "./up.js";
+
+async function main(): Promise<void> {
+  const cmd = process.argv[2];
+  if (cmd === "up") await up();
+  else if (cmd === "down") await down();
+  else if (cmd === "status") {
+    const procs = readState();
+    if (procs.length === 0) console.log("The mesh is not running (make up starts it).");
+    else await table(procs);
+  } else if (cmd === "restart") {
+    await restart(process.argv[3] ?? "");
+  } else if (cmd === "pids") {
+    for (const p of readState().filter(alive)) console.log(`${p.name} ${p.pid}`);
+  } else {
+    console.error("usage: cli.js up|down|status|pids|restart <service>");
+    process.exit(2);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+  if (process.argv[2] === "up" && readState().some(alive)) console.error("make down stops what was started so far.");
+  process.exit(1);
+});

@@ -1,0 +1,19 @@
+// `down`: stops exactly the recorded processes that still run, edge first, and keeps .data/.
+import { alive, readState, signal, writeState, type ProcKind } from "./supervisor.js";
+
+export async function down(): Promise<void> {
+  const procs = readState();
+  const mine = procs.filter(alive);
+  // Edge first, so clients stop arriving, then services, then the stores they use.
+  const order: ProcKind[] = ["edge", "reflector", "service", "store"];
+  for (const kind of order) {
+    const batch = mine.filter((p) => p.kind === kind);
+    for (const p of batch) signal(p, "SIGTERM");
+    const deadline = Date.now() + 15_000;
+    while (batch.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    for (const p of batch.filter(alive)) { console.log(`down: ${p.name} ignored SIGTERM; killing it`); signal(p, "SIGKILL"); }
+    for (const p of batch) console.log(`down: stopped ${p.name} (pid ${p.pid})`);
+  }
+  writeState([]);
+  console.log(mine.length === 0 ? "down: nothing was running" : "down: the mesh is stopped; data kept in .data/");
+}

@@ -1,0 +1,88 @@
+// What the local mesh runs, derived from mesh/topology.json: the two stores, every service replica
+// with its environment, the reflector and the nginx edge, each with its command line. Pure: it
+// starts nothing (supervisor.ts does).
+import { join } from "node:path";
+import type { Topology } from "@shopmesh/mesh";
+import { certDir, dataDir, logDir, nginxDir, REFLECTOR, repo, run, topologyFile } from "./paths.js";
+import type { Instance } from "./routes.js";
+import type { Plan, Proc } from "./supervisor.js";
+
+/** Replica counts: what the running mesh has, overridden by REPLICAS_<service> variables. */
+export function replicasFrom(env: NodeJS.ProcessEnv, state: Proc[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of state) {
+    const m = /^([a-z]+)-(\d+)$/.exec(p.name);
+    if (p.kind === "service" && m) out[m[1]!] = Math.max(out[m[1]!] ?? 1, Number(m[2]));
+  }
+  for (const [k, v] of Object.entries(env)) {
+    const m = /^REPLICAS_([a-z]+)$/.exec(k);
+    if (m && v) {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 3) throw new Error(`${k}=${v}: replicas must be 1 to 3`);
+      out[m[1]!] = n;
+    }
+  }
+  return out;
+}
+
+function servicePlan(topology: Topology, instance: Instance, instances: Instance[]): Plan {
+  const { stores } = topology;
+  const first = (svc: string) => instances.find((i) => i.service === svc)!;
+  const env: Record<string, string> = {
+    MESH_MODE: "local",
+    MESH_CERT_DIR: certDir,
+    MESH_TOPOLOGY: topologyFile,
+    MESH_SERVICE_NAME: instance.service,
+    MESH_INSTANCE: instance.name,
+    PORT: String(instance.port),
+    ADMIN_PORT: String(instance.adminPort),
+    MONGO_URL: `mongodb://${stores.ferretdb.host}:${stores.ferretdb.port}/`,
+    REDIS_URL: `redis://${stores.redis.host}:${stores.redis.port}`,
+    JWKS_URL: `http://127.0.0.1:${first("auth").adminPort}/.well-known/jwks.json`,
+    JWT_KEY_FILE: join(run, "keys", "jwt-es256.pem"),
+    // What auth puts in every access token; the services then refuse tokens minted for anything else.
+    JWT_ISSUER: "shopmesh-auth",
+    JWT_AUDIENCE: "shopmesh",
+    AUTH_ADMIN_EMAILS: "admin@shop.local",
+    LOG_LEVEL: "info",
+  };
+  for (const svc of Object.keys(topology.services)) {
+    // Every replica: grpc-js and grpcio fail over between the addresses of an ipv4: target, so a
+    // caller keeps working while one replica restarts. The certificates name the service.
+    const ports = instances.filter((i) => i.service === svc).map((i) => `127.0.0.1:${i.port}`);
+    env[`${svc.toUpperCase()}_ADDR`] = ports.length === 1 ? ports[0]! : `ipv4:${ports.join(",")}`;
+    env[`${svc.toUpperCase()}_TLS_NAME`] = svc;
+  }
+  const spec = topology.services[instance.service]!;
+  // The Python service runs as a package from its own folder; TS services run their build.
+  const python = spec.language === "python";
+  const command = python
+    ? [join(repo, ".venv", "bin", "python"), "-m", instance.service]
+    : [process.execPath, join(repo, "services", instance.service, "dist", "main.js")];
+  return { name: instance.name, kind: "service", port: instance.port, adminPort: instance.adminPort, command, env,
+    cwd: python ? join(repo, "services", instance.service) : undefined };
+}
+
+/** Every process of the mesh, in start order: stores, services, reflector, edge. */
+export function plan(topology: Topology, instances: Instance[]): Plan[] {
+  const { ferretdb, redis } = topology.stores;
+  const plans: Plan[] = [
+    { name: "ferretdb", kind: "store", port: ferretdb.port,
+      command: [join(repo, ".bin", "ferretdb"), "-listen-addr", `${ferretdb.host}:${ferretdb.port}`,
+        "-state-dir", join(dataDir, "ferretdb"), "-log-level", "warn"] },
+    { name: "redis", kind: "store", port: redis.port,
+      command: ["/usr/bin/redis-server", "--port", String(redis.port), "--bind", redis.host,
+        "--dir", join(dataDir, "redis"), "--appendonly", "yes", "--appendfsync", "everysec",
+        "--save", "", "--loglevel", "warning"] },
+    ...instances.map((i) => servicePlan(topology, i, instances)),
+    { name: "reflector", kind: "reflector", port: REFLECTOR.port, adminPort: REFLECTOR.adminPort,
+      command: [process.execPath, join(repo, "runner", "dist", "reflector.js")],
+      env: { MESH_MODE: "local", MESH_CERT_DIR: certDir, MESH_TOPOLOGY: topologyFile,
+        JWKS_URL: `http://127.0.0.1:${topology.services.auth!.adminPort}/.well-known/jwks.json`,
+        PORT: String(REFLECTOR.port), ADMIN_PORT: String(REFLECTOR.adminPort) } },
+    { name: "edge", kind: "edge", port: topology.edge.port,
+      command: ["/usr/sbin/nginx", "-p", nginxDir, "-c", join(nginxDir, "nginx.conf"),
+        "-e", join(logDir, "edge-error.log")] },
+  ];
+  return plans;
+}

@@ -1,0 +1,36 @@
+// `restart <service>`: a rolling restart, one replica at a time, without failing a call.
+import { loadTopology } from "@shopmesh/mesh";
+import { reloadEdge } from "./edge.js";
+import { repo, topologyFile } from "./paths.js";
+import { plan, replicasFrom } from "./plan.js";
+import { buildInstances, buildRoutes } from "./routes.js";
+import { alive, readState, startHealthy, stop } from "./supervisor.js";
+
+/**
+ * Restarts every replica of a service, one at a time, without failing a call: the edge stops
+ * sending it new calls first (nginx reload without that replica, as Kubernetes removes an
+ * endpoint before SIGTERM), then it drains (SIGTERM), starts again, becomes healthy, and rejoins
+ * the edge. With one replica there is nowhere else to send calls, so its restart is visible.
+ */
+export async function restart(service: string): Promise<void> {
+  const topology = loadTopology(topologyFile);
+  if (!topology.services[service]) throw new Error(`unknown service ${service}; one of ${Object.keys(topology.services).join(", ")}`);
+  const procs = readState();
+  const running = procs.filter(alive);
+  const instances = buildInstances(topology, replicasFrom(process.env, procs));
+  const routes = buildRoutes(repo, topology);
+  const plans = plan(topology, instances);
+  const edge = running.find((p) => p.kind === "edge");
+  const reload = async (without?: string) => {
+    if (edge) await reloadEdge(edge, topology, routes, instances.filter((i) => i.name !== without));
+  };
+  const replicas = instances.filter((i) => i.service === service);
+  for (const instance of replicas) {
+    const old = procs.find((p) => p.name === instance.name);
+    if (replicas.length > 1) await reload(instance.name);
+    if (old) await stop(old);
+    const proc = await startHealthy(plans.find((p) => p.name === instance.name)!, procs, 60_000);
+    if (replicas.length > 1) await reload();
+    console.log(`restart: ${proc.name} is serving again on 127.0.0.1:${proc.port}`);
+  }
+}
