@@ -7,6 +7,13 @@ import { certDir, dataDir, logDir, nginxDir, REFLECTOR, repo, run, topologyFile 
 import type { Instance } from "./routes.js";
 import type { Plan, Proc } from "./supervisor.js";
 
+/**
+ * V8 flags of every TypeScript service. A larger young generation (32 MB semi-spaces, V8's
+ * default tops out at 16) means fewer scavenges of the short-lived objects every call makes:
+ * 10–20% less CPU per checkout, measured side by side (docs/architecture.md, "Serving").
+ */
+export const NODE_SERVICE_FLAGS = ["--max-semi-space-size=32"];
+
 /** Replica counts: what the running mesh has, overridden by REPLICAS_<service> variables. */
 export function replicasFrom(env: NodeJS.ProcessEnv, state: Proc[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -58,7 +65,7 @@ function servicePlan(topology: Topology, instance: Instance, instances: Instance
   const python = spec.language === "python";
   const command = python
     ? [join(repo, ".venv", "bin", "python"), "-m", instance.service]
-    : [process.execPath, join(repo, "services", instance.service, "dist", "main.js")];
+    : [process.execPath, ...NODE_SERVICE_FLAGS, join(repo, "services", instance.service, "dist", "main.js")];
   return { name: instance.name, kind: "service", port: instance.port, adminPort: instance.adminPort, command, env,
     cwd: python ? join(repo, "services", instance.service) : undefined };
 }
