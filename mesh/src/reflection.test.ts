@@ -89,6 +89,16 @@ describe.each(["v1", "v1alpha"] as const)("reflection %s", (version) => {
     }
   });
 
+  it("serves google.rpc.BadRequest and ErrorInfo, which error details carry though no contract imports them", async () => {
+    for (const symbol of ["google.rpc.BadRequest", "google.rpc.ErrorInfo"]) {
+      const res = await reflect("v1", 4, symbol);
+      const files = new BinaryReader(res.get(4)![0]!);
+      const [, wt] = files.tag();
+      expect(wt).toBe(WireType.LengthDelimited);
+      expect(fromBinary(FileDescriptorProtoSchema, files.bytes()).name).toBe("google/rpc/error_details.proto");
+    }
+  });
+
   it("answers an unknown symbol with a NOT_FOUND error response", async () => {
     const res = await reflect(version, 4, "shop.nope.v1.Nothing");
     const err = res.get(7)![0]!;
@@ -137,6 +147,16 @@ describe("grpcurl", () => {
     const out = await run(`127.0.0.1:${server.port}`, "describe", "shop.catalog.v2.CatalogService");
     expect(out).toContain("rpc GetProduct ( .shop.catalog.v2.GetProductRequest ) returns ( .shop.catalog.v2.GetProductResponse )");
     expect(out).toContain("rpc WatchProduct ( .shop.catalog.v2.WatchProductRequest ) returns ( stream .shop.catalog.v2.WatchProductResponse )");
+  });
+
+  it("prints an error's details by name: every type the mesh puts in grpc-status-details-bin resolves", async () => {
+    // grpcurl exits non-zero on an error status; what it printed is on the rejection.
+    const out = await run("-d", '{"id":""}', `127.0.0.1:${server.port}`, "shop.catalog.v2.CatalogService/GetProduct")
+      .then(() => { throw new Error("GetProduct with an empty id succeeded"); }, (e: { stdout: string; stderr: string }) => e.stdout + e.stderr);
+    expect(out).toContain("Code: InvalidArgument");
+    expect(out).not.toContain("is not recognized");
+    expect(out).toContain('"@type": "type.googleapis.com/google.rpc.BadRequest"');
+    expect(out).toMatch(/"fieldViolations": \[\s*\{\s*"field": "id",\s*"description": "required"/);
   });
 
   it("calls health and a public method by name", async () => {

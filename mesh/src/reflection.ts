@@ -8,6 +8,7 @@ import { create, fromBinary, toBinary, type DescFile, type DescService } from "@
 import { FieldDescriptorProto_Label, FieldDescriptorProto_Type, FileDescriptorProtoSchema, FileDescriptorSetSchema, type DescriptorProto, type FileDescriptorProto } from "@bufbuild/protobuf/wkt";
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { Server, ServerDuplexStream } from "@grpc/grpc-js";
+import { file_google_rpc_error_details } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 
 /** Default FileDescriptorSet of all contracts (gen/shop.binpb, with comments). */
 export const defaultDescriptorSetPath = fileURLToPath(new URL("../../gen/shop.binpb", import.meta.url));
@@ -74,6 +75,9 @@ export function createReflectionIndex(served: readonly DescService[], opts: Refl
     for (const dep of file.dependencies) addEmbedded(dep);
   };
   for (const s of served) addEmbedded(s.file);
+  // The types errors carry in grpc-status-details-bin (BadRequest, ErrorInfo): no contract imports
+  // them, yet grpcurl and other clients resolve them through reflection to print the details.
+  addEmbedded(file_google_rpc_error_details);
   // Health is served by every process; describing it lets grpcurl call Check/Watch by name.
   if (opts.health !== false) protos.set(healthProto.name, healthProto);
 

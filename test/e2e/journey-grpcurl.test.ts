@@ -25,6 +25,22 @@ describe("user journey through the edge (grpcurl)", () => {
     expect(d.stdout).toContain("rpc WatchProduct ( .shop.catalog.v2.WatchProductRequest ) returns ( stream .shop.catalog.v2.WatchProductResponse )");
   });
 
+  it("prints the field violations of an InvalidArgument by name, for a TypeScript and the Python service", () => {
+    // grpcurl resolves google.rpc.BadRequest through reflection; unresolved, it prints "is not recognized".
+    for (const [method, body, field] of [
+      ["shop.catalog.v2.CatalogService/GetProduct", { id: "!!" }, "id"],
+      ["shop.recommendation.v1.RecommendationService/ListRecommendations", { maxResults: 1000 }, "max_results"],
+    ] as const) {
+      const r = grpcurl(method, body);
+      expect(r.code).not.toBe(0);
+      const out = r.stdout + r.stderr;
+      expect(out).toContain("Code: InvalidArgument");
+      expect(out).not.toContain("is not recognized");
+      expect(out).toContain('"@type": "type.googleapis.com/google.rpc.BadRequest"');
+      expect(out).toMatch(new RegExp(`"fieldViolations": \\[\\s*\\{\\s*"field": "${field}"`));
+    }
+  });
+
   it("lists and searches products in v1 and v2", () => {
     const v1 = grpcurlOk<{ products: { id: string; priceUsdCents: string }[]; nextPageToken: string }>(
       "shop.catalog.v1.CatalogService/ListProducts", { pageSize: 5 });
