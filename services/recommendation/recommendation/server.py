@@ -25,7 +25,7 @@ from .jwt import JwksVerifier, RejectAll, TokenVerifier
 from .logs import trace_id, trace_id_of
 from .metrics import AdminServer, Metrics
 from .reflection import enable_reflection
-from .rpc_status import STATUS_DETAILS_KEY, FieldViolation, encode_bad_request
+from .rpc_status import FieldViolation, bad_request_trailer
 from .store import CountStore, RedisCountStore
 
 log = logging.getLogger("recommendation")
@@ -185,9 +185,7 @@ class _Servicer:
             return fn(request, deadline, md)
         except ValidationError as e:
             code, message = e.code, str(e)
-            context.set_trailing_metadata(
-                ((STATUS_DETAILS_KEY, encode_bad_request(code.value[0], message, e.violations)),)
-            )
+            context.set_trailing_metadata(bad_request_trailer(code.value[0], message, e.violations))
         except DomainError as e:
             code, message = e.code, str(e)
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):

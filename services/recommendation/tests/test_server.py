@@ -210,3 +210,18 @@ def test_store_down_still_recommends_from_the_catalog(certs, catalog) -> None:  
         assert [r.product_id for r in res.recommendations] == ["p1", "p2"]
     finally:
         running.stop(0)
+
+
+def test_reflection_resolves_the_error_detail_types(certs, service) -> None:  # type: ignore[no-untyped-def]
+    # grpcurl resolves the Any in grpc-status-details-bin through reflection to print it by name.
+    ch = channel(certs, service.port)
+    call = ch.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+    reqs = [reflection_pb2.ServerReflectionRequest(file_containing_symbol="google.rpc.BadRequest")]
+    (res,) = list(call(iter(reqs), timeout=5))
+    assert res.WhichOneof("message_response") == "file_descriptor_response", res.error_response.error_message
+    files = res.file_descriptor_response.file_descriptor_proto
+    assert any(b"google/rpc/error_details.proto" in f for f in files)
