@@ -2,8 +2,8 @@
 // mTLS). Each failed on the code before the insert-once redesign; each ends with the books checked.
 import { Code } from "@connectrpc/connect";
 import { OrderStatus } from "@shopmesh/gen/shop/order/v1/order_pb.js";
+import { checkInvariants } from "@shopmesh/books";
 import { orderIdFor } from "./domain/orders.js";
-import { checkInvariants } from "./invariants.js";
 import type { OrderStore } from "./store/order-store.js";
 import { CARD, captureCounter, type CheckoutFixture, eventually, failureOf, LAMP, startCheckoutFixture } from "./testing/checkout-fixture.js";
 
