@@ -37,3 +37,4 @@ export { createBreaker, createBreakerInterceptor, isTripCode, MESH_DOMAIN, CIRCU
 export type { Breaker, BreakerOptions, BreakerState } from "./breaker.js";
 export { clientMetrics, createMetricsInterceptor } from "./client-metrics.js";
 export type { ClientMetrics } from "./client-metrics.js";
+export { sleep } from "./sleep.js";
