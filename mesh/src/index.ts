@@ -38,3 +38,5 @@ export type { Breaker, BreakerOptions, BreakerState } from "./breaker.js";
 export { clientMetrics, createMetricsInterceptor } from "./client-metrics.js";
 export type { ClientMetrics } from "./client-metrics.js";
 export { sleep } from "./sleep.js";
+export { checkCard, luhnValid } from "./card.js";
+export type { CardInput } from "./card.js";

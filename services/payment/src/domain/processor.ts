@@ -3,8 +3,7 @@
 // the first answer, and a key can be closed ("voided") so that a capture arriving late takes
 // nothing. It runs in-process, but its ledger is durable (its own database): it is their book,
 // not ours. Fault knobs for demos and chaos tests.
-import { sleep, UnavailableError } from "@shopmesh/mesh";
-import type { CardInput } from "./card.js";
+import { type CardInput, sleep, UnavailableError } from "@shopmesh/mesh";
 
 /** One entry of the processor's book: what became of an idempotency key, decided once. */
 export type LedgerEntry =
