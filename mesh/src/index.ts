@@ -40,3 +40,5 @@ export type { ClientMetrics } from "./client-metrics.js";
 export { sleep } from "./sleep.js";
 export { checkCard, luhnValid } from "./card.js";
 export type { CardInput } from "./card.js";
+export { openRedis } from "./redis.js";
+export type { RedisClientOptions } from "./redis.js";
