@@ -42,3 +42,5 @@ export { checkCard, luhnValid } from "./card.js";
 export type { CardInput } from "./card.js";
 export { openRedis } from "./redis.js";
 export type { RedisClientOptions } from "./redis.js";
+export { connectMongo, insertFact, readFact } from "./mongo.js";
+export type { MongoConnectOptions, FactDoc } from "./mongo.js";
