@@ -1,7 +1,8 @@
-// The Redis client of cart, order and payment. While Redis is down a call must fail at once (cart
-// answers Unavailable; order and payment fall back to MongoDB, the truth: docs/architecture.md
-// "The store"), not wait in a queue, and the client reconnects by itself: no offline queue, one
-// retry per command, bounded connect and command times. The driver loads when a service opens a
+// The Redis client of auth, cart, order and payment (catalog's: docs/architecture.md "What is
+// written twice on purpose"). While Redis is down a call must fail at once (cart and auth answer
+// Unavailable; order and payment fall back to MongoDB, the truth: docs/architecture.md "The
+// store"), not wait in a queue, and the client reconnects by itself: no offline queue, one retry
+// per command, bounded connect and command times. The driver loads when a service opens a
 // client, not when it imports the runtime.
 import type { Redis } from "ioredis";
 
