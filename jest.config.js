@@ -10,6 +10,7 @@ const moduleNameMapper = {
   "^@shopmesh/gen/(.*)\\.js$": "<rootDir>/gen/ts/src/$1.ts",
   "^@shopmesh/mesh$": "<rootDir>/mesh/src/index.ts",
   "^@shopmesh/mesh/testing$": "<rootDir>/mesh/src/testing/index.ts",
+  "^@shopmesh/books$": "<rootDir>/test/books/src/index.ts",
   "^(\\.{1,2}/.*)\\.js$": "$1",
 };
 const common = {

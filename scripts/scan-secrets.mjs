@@ -44,7 +44,11 @@ const BEARER = /\bBearer\s+[A-Za-z0-9._~+/-]{16,}=*/;
 // "refresh_token":"...", "password":"..." and friends, unless the value is empty or redacted.
 const CREDENTIAL_FIELD = /"(refresh_?token|access_?token|refreshToken|accessToken|password|authorization|cvv|card_?number|cardNumber)"\s*:\s*"(?!\[?redacted\]?"|\*+"|")[^"]+"/i;
 
-/** Luhn checksum over a digit string. */
+/**
+ * Luhn checksum over a digit string. Written again on purpose (mesh/src/card.ts has the services'
+ * one): this script runs on a fresh clone with plain node, before anything is built
+ * (docs/architecture.md "What is written twice on purpose").
+ */
 export function luhn(digits) {
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {

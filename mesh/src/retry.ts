@@ -2,6 +2,7 @@
 import { MethodOptions_IdempotencyLevel as Idempotency } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
 import { abortReasonToError, deadlineKey } from "./deadline.js";
+import { sleep } from "./sleep.js";
 
 /** Options of {@link createRetryInterceptor}. */
 export interface RetryOptions {
@@ -94,24 +95,8 @@ export function createRetryInterceptor(opts: RetryOptions = {}): Interceptor {
         if (deadline !== undefined && Date.now() + sleepMs + minAttemptMs >= deadline) throw err;
         if (!budget.withdraw()) throw err;
         opts.onRetry?.(req, attempt, err);
-        await sleep(sleepMs, req.signal);
+        await sleep(sleepMs, req.signal).catch((reason: unknown) => { throw abortReasonToError(reason); });
       }
     }
   };
-}
-
-/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortReasonToError(signal.reason));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -5,12 +5,12 @@ import { randomUUID } from "node:crypto";
 import { MongoClient } from "mongodb";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import { PaymentService } from "@shopmesh/gen/shop/payment/v1/payment_pb.js";
+import { readCharges, readOrders } from "@shopmesh/books";
 import { invariantSummary, recordScenario } from "./report.js";
 import { addItem, invariantsSettled, MONGO_URL, productIds } from "./shop.js";
 import { createServiceClient, createUnaryClient, GOOD_CARD, newUser, type Outcome } from "./edge-client.js";
 import { summarize } from "./load.js";
 import { rememberReplicas } from "./mesh-control.js";
-import { readCharges, readOrders } from "../../services/order/src/books.js";
 
 const STORM = 100;
 const PAYMENT_PORT = 50054;

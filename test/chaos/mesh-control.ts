@@ -4,6 +4,7 @@
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { sleep } from "@shopmesh/mesh";
 
 /** The repo root. */
 export const repo = join(import.meta.dirname, "..", "..");
@@ -95,10 +96,8 @@ async function run(args: string[], env: Record<string, string>, timeoutMs: numbe
   });
 }
 
-/** Resolves after ms. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+// The scenarios import sleep from here with the other controls; it is the runtime's.
+export { sleep };
 
 /** Polls `check` every `everyMs` until it is true; returns the ms it took, or throws after timeoutMs. */
 export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs: number, everyMs = 50): Promise<number> {

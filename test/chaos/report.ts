@@ -3,7 +3,7 @@
 // it always shows the latest passing run of each scenario with the figures measured in it.
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import type { InvariantReport } from "../../services/order/src/invariants.js";
+import type { InvariantReport } from "@shopmesh/books";
 import type { Summary } from "./load.js";
 import { repo } from "./mesh-control.js";
 
@@ -70,7 +70,7 @@ export function renderReliability(records: ScenarioRecord[]): string {
     "local mesh (`REPLICAS_catalog=2 make up`), breaks a real process (SIGKILL by its recorded pid, SIGTERM, or",
     "the payment fault knobs), brings it back with the runner's own `up` (which restarts only what is not",
     "running), and asserts what a user would care about. After every scenario, the money invariant runs over",
-    "the order and payment databases (`services/order/src/invariants.ts`): every order is final, every",
+    "the order and payment databases (`test/books/src/invariants.ts`): every order is final, every",
     "CONFIRMED order has a SUCCEEDED charge of exactly its total, every SUCCEEDED charge belongs to a",
     "CONFIRMED order, so the charges not refunded sum to the confirmed orders' totals.",
     "",

@@ -5,7 +5,7 @@ import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { CatalogService as CatalogV1 } from "@shopmesh/gen/shop/catalog/v1/catalog_pb.js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
-import { checkInvariants, type InvariantReport } from "../../services/order/src/invariants.js";
+import { checkInvariants, type InvariantReport } from "@shopmesh/books";
 import { GOOD_CARD, type Outcome, type TestUser, type UnaryClient } from "./edge-client.js";
 import { sleep } from "./mesh-control.js";
 

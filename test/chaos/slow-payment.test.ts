@@ -2,12 +2,12 @@
 // PlaceOrder must end with DEADLINE_EXCEEDED at the client's deadline; the saga then settles on
 // its own budget (charge again with the same key, refund), so no charge stays without an order.
 import { MongoClient } from "mongodb";
+import { readCharges, readOrders } from "@shopmesh/books";
 import { invariantSummary, recordScenario } from "./report.js";
 import { createBuyer, invariantsSettled, MONGO_URL, productIds, type Buyer } from "./shop.js";
 import { createUnaryClient, newUser } from "./edge-client.js";
 import { summarize } from "./load.js";
 import { meshUp, pidOf, processEnv, rememberReplicas, restorePayment, stopProcess } from "./mesh-control.js";
-import { readCharges, readOrders } from "../../services/order/src/books.js";
 
 const BUYERS = 4;
 const LATENCY_MS = 3_000;

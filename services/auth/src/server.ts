@@ -1,9 +1,8 @@
 // Wires auth: Mongo users, Redis sessions and limits, the signing key, the use cases and the
 // gRPC handlers, hosted by mesh serve(); the JWKS is served on the admin port.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { Redis } from "ioredis";
 import { createLocalJWKSet } from "jose";
-import { createLogger, serve, type MeshConfig, type MeshServer } from "@shopmesh/mesh";
+import { createLogger, openRedis, serve, type MeshConfig, type MeshServer } from "@shopmesh/mesh";
 import { AuthService } from "@shopmesh/gen/shop/auth/v1/auth_pb.js";
 import type { AuthConfig } from "./config.js";
 import { AUDIENCE, ISSUER } from "./domain/access-tokens.js";
@@ -21,42 +20,23 @@ export const JWKS_PATH = "/.well-known/jwks.json";
 
 const running = new Set<() => Promise<void>>();
 
-/** Opens a Redis client that fails fast while Redis is down and reconnects by itself. */
-export function openRedis(url: string): Redis {
-  return new Redis(url, {
-    maxRetriesPerRequest: 1,
-    enableOfflineQueue: false,
-    connectTimeout: 2_000,
-    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
-  });
-}
-
-/** Waits until the client is ready, or gives up after timeoutMs (calls then fail with Unavailable). */
-export async function waitReady(redis: Redis, timeoutMs: number): Promise<boolean> {
-  if (redis.status === "ready") return true;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => { redis.off("ready", onReady); resolve(false); }, timeoutMs);
-    const onReady = () => { clearTimeout(timer); resolve(true); };
-    redis.once("ready", onReady);
-  });
-}
-
 /** Starts auth; resolves with the bound ports. */
 export async function startServer(config: AuthServerConfig): Promise<{ port: number; adminPort?: number }> {
   const log = createLogger("auth");
   const keys = await loadSigningKeys({ keyFile: config.jwtKeyFile, previousKeyFile: config.jwtPreviousKeyFile,
     createIfMissing: config.mode === "local" });
   const users = await createMongoUserStore({ url: config.mongoUrl, db: config.mongoDb });
-  const redis = openRedis(config.redisUrl);
   let lastRedisLog = 0;
-  redis.on("error", (err: Error) => {
-    // ioredis emits an error per reconnect attempt; one line every 10 s is enough to see an outage.
-    if (Date.now() - lastRedisLog > 10_000) {
-      lastRedisLog = Date.now();
-      log.warn({ err: err.message }, "redis unavailable");
-    }
+  const redis = await openRedis(config.redisUrl, {
+    onError: (err) => {
+      // ioredis emits an error per reconnect attempt; one line every 10 s is enough to see an outage.
+      if (Date.now() - lastRedisLog > 10_000) {
+        lastRedisLog = Date.now();
+        log.warn({ err: err.message }, "redis unavailable");
+      }
+    },
+    onConnectError: () => log.warn("redis not ready at start; Login and Refresh fail until it is"),
   });
-  if (!(await waitReady(redis, 3_000))) log.warn("redis not ready at start; Login and Refresh fail until it is");
 
   const auth = await createAuth({
     users,

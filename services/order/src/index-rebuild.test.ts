@@ -3,8 +3,8 @@
 // and ListOrders is served from it again, complete.
 import { Redis } from "ioredis";
 import { OrderStatus } from "@shopmesh/gen/shop/order/v1/order_pb.js";
+import { checkInvariants } from "@shopmesh/books";
 import { startRedis, type TestStore } from "../../../test/support/stores.js";
-import { checkInvariants } from "./invariants.js";
 import { CARD, type CheckoutFixture, eventually, LAMP, startCheckoutFixture } from "./testing/checkout-fixture.js";
 
 let redis: TestStore;

@@ -1,14 +1,14 @@
 // The money bugs of issue 12, one test each, on the real checkout path (FerretDB, Redis, gRPC over
 // mTLS). Each failed on the code before the insert-once redesign; each ends with the books checked.
 import { Code } from "@connectrpc/connect";
+import { sleep } from "@shopmesh/mesh";
 import { OrderStatus } from "@shopmesh/gen/shop/order/v1/order_pb.js";
+import { checkInvariants } from "@shopmesh/books";
 import { orderIdFor } from "./domain/orders.js";
-import { checkInvariants } from "./invariants.js";
 import type { OrderStore } from "./store/order-store.js";
 import { CARD, captureCounter, type CheckoutFixture, eventually, failureOf, LAMP, startCheckoutFixture } from "./testing/checkout-fixture.js";
 
 const usd = (n: number) => ({ currencyCode: "USD", amountMinor: BigInt(n) });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function expectBooksBalance(f: CheckoutFixture): Promise<void> {
   const report = await checkInvariants({ mongoUrl: f.mongoUrl, orderDb: f.orderDb, paymentDb: f.paymentDb });

@@ -12,6 +12,7 @@ import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { OrderService, OrderStatus } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import { RecommendationService } from "@shopmesh/gen/shop/recommendation/v1/recommendation_pb.js";
+import { checkInvariants, readCharges } from "@shopmesh/books";
 import { parseCartConfig } from "../../cart/src/config.js";
 import { startServer as startCart, stopServer as stopCart } from "../../cart/src/server.js";
 import { parseCatalogConfig } from "../../catalog/src/config.js";
@@ -20,8 +21,6 @@ import { parsePaymentConfig } from "../../payment/src/config.js";
 import { startServer as startPayment, stopServer as stopPayment } from "../../payment/src/server.js";
 import { parseOrderConfig } from "./config.js";
 import { orderIdFor } from "./domain/orders.js";
-import { readCharges } from "./books.js";
-import { checkInvariants } from "./invariants.js";
 import { startServer, stopServer } from "./server.js";
 import type { OrderStore } from "./store/order-store.js";
 

@@ -1,7 +1,7 @@
 // Wires order: Mongo store, Redis index, mesh clients to cart/catalog/payment/recommendation, the
 // saga, the sweeper, handlers, serve().
-import { Redis } from "ioredis";
-import { createLogger, meshRegistry, serve, type MeshServer } from "@shopmesh/mesh";
+import type { Redis } from "ioredis";
+import { createLogger, meshRegistry, openRedis, serve, type MeshServer } from "@shopmesh/mesh";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import type { OrderConfig } from "./config.js";
 import { createOrders } from "./domain/orders.js";
@@ -26,12 +26,10 @@ export async function startServer(config: OrderConfig, deps: OrderDeps = {}): Pr
   const mongo = await createMongoOrderStore({ url: config.mongoUrl, db: config.mongoDb });
   await mongo.init();
   const store = deps.wrapStore ? deps.wrapStore(mongo) : mongo;
-  const redis = new Redis(config.redisUrl, {
-    lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000,
-    retryStrategy: (n) => Math.min(n * 100, 1000),
+  // Connection errors are not logged: the index reports failures per call; Mongo stays the truth.
+  const redis = await openRedis(config.redisUrl, {
+    onConnectError: (err) => log.warn({ err }, "redis not reachable at start; reads use MongoDB"),
   });
-  redis.on("error", () => {}); // the index reports failures per call; Mongo stays the truth
-  await redis.connect().catch((err: unknown) => log.warn({ err }, "redis not reachable at start; reads use MongoDB"));
   const index = createRedisOrderIndex({
     redis, prefix: config.redisPrefix,
     onError: (err, op) => log.warn({ err: (err as Error).message, op }, "order index unavailable"),

@@ -4,8 +4,8 @@
 // the processor when nothing was taken: the order ends FAILED and nothing is captured, ever.
 // Also, with the fixture catalog (which can forget a product): a cart product no longer sold.
 import { Code } from "@connectrpc/connect";
+import { checkInvariants } from "@shopmesh/books";
 import { orderIdFor } from "./domain/orders.js";
-import { checkInvariants } from "./invariants.js";
 import { CARD, type CheckoutFixture, eventually, failureOf, LAMP, startCheckoutFixture } from "./testing/checkout-fixture.js";
 
 let f: CheckoutFixture;

@@ -1,6 +1,6 @@
 // Wires payment: Mongo store, Redis fast path, simulated processor, use cases, handlers, serve().
-import { Redis } from "ioredis";
-import { createLogger, serve, type MeshServer } from "@shopmesh/mesh";
+import type { Redis } from "ioredis";
+import { createLogger, openRedis, serve, type MeshServer } from "@shopmesh/mesh";
 import { PaymentService } from "@shopmesh/gen/shop/payment/v1/payment_pb.js";
 import type { PaymentConfig } from "./config.js";
 import { createPayments } from "./domain/payments.js";
@@ -24,12 +24,10 @@ export async function startServer(config: PaymentConfig, deps: PaymentDeps = {})
   const log = createLogger("payment");
   const store = await createMongoChargeStore({ url: config.mongoUrl, db: config.mongoDb });
   await store.init();
-  const redis = new Redis(config.redisUrl, {
-    lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 1000,
-    retryStrategy: (n) => Math.min(n * 100, 1000),
+  // Connection errors are not logged: the cache reports failures per call; Mongo stays the truth.
+  const redis = await openRedis(config.redisUrl, {
+    onConnectError: (err) => log.warn({ err }, "redis not reachable at start; continuing without the fast path"),
   });
-  redis.on("error", () => {}); // the cache reports failures per call; Mongo stays the truth
-  await redis.connect().catch((err: unknown) => log.warn({ err }, "redis not reachable at start; continuing without the fast path"));
   const cache = createRedisChargeCache({
     redis, prefix: config.redisPrefix,
     onError: (err, op) => log.warn({ err: (err as Error).message, op }, "charge cache unavailable"),

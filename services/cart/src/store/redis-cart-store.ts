@@ -1,7 +1,6 @@
 // CartStore on Redis. AddItem is one Lua script so the "at most 99 per product, at most 50
 // products" rules hold under concurrent adds: the check and the write cannot interleave.
-import { Redis } from "ioredis";
-import { UnavailableError } from "@shopmesh/mesh";
+import { openRedis, UnavailableError } from "@shopmesh/mesh";
 import type { AddResult, CartLine, CartStore } from "./cart-store.js";
 
 /** Options of the Redis cart store. */
@@ -40,17 +39,8 @@ export async function createRedisCartStore(opts: RedisCartStoreOptions): Promise
   const ttl = opts.ttlSeconds ?? 7 * 24 * 3600;
   const maxQuantity = opts.maxQuantity ?? 99;
   const maxItems = opts.maxItems ?? 50;
-  // Fail fast while Redis is down (no offline queue, one retry), and reconnect in the background.
-  const redis = new Redis(opts.url, {
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    connectTimeout: 2000,
-    commandTimeout: 2000,
-    retryStrategy: (times) => Math.min(times * 100, 1000),
-  });
-  redis.on("error", (err) => opts.onError?.(err));
-  await redis.connect().catch((err: unknown) => opts.onError?.(err));
+  // Cart's commands keep the 2 s timeout they had (order's and payment's have the default 1 s).
+  const redis = await openRedis(opts.url, { commandTimeoutMs: 2000, onError: opts.onError, onConnectError: opts.onError });
   const key = (userId: string) => `${opts.prefix}${userId}`;
 
   // Every Redis failure here is the store being unreachable or overloaded: Unavailable, with

@@ -10,10 +10,9 @@
 // Nothing is updated or deleted, and no read decides anything. An order whose outcome is unknown
 // stays PENDING until a retry or the sweeper (sweeper.ts) asks payment what became of its key.
 import { createHash } from "node:crypto";
-import { AbortedError, NotFoundError, PreconditionError, UnavailableError, ValidationError, Violations } from "@shopmesh/mesh";
+import { AbortedError, type CardInput, checkCard, NotFoundError, PreconditionError, sleep, UnavailableError, ValidationError, Violations } from "@shopmesh/mesh";
 import type { OrderIndex } from "../store/order-index.js";
 import { type ListCursor, mergeOrder, type OrderLine, type OrderOutcome, type OrderRecord, type OrderStore, type Reservation } from "../store/order-store.js";
-import { type CardInput, checkCard } from "./card.js";
 import type { CartLineIn, Resolution, Upstreams } from "./upstreams.js";
 
 /** Knobs and dependencies of the order use cases. */
@@ -203,7 +202,7 @@ export function createOrders(deps: OrdersDeps): Orders {
         return runSaga(o, card, signal);
       }
       if (Date.now() >= waitUntil || signal.aborted) throw new AbortedError("this request_id is being placed by another call; retry later");
-      await new Promise((r) => setTimeout(r, Math.min(250, 25 * 2 ** Math.min(waits, 4)) * (0.5 + Math.random() / 2)));
+      await sleep(Math.min(250, 25 * 2 ** Math.min(waits, 4)) * (0.5 + Math.random() / 2));
     }
   }
 

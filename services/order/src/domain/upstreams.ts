@@ -1,6 +1,6 @@
 // What the order saga needs from other services, as plain functions. server.ts implements them
 // with mesh clients; the saga never sees transport types.
-import type { CardInput } from "./card.js";
+import type { CardInput } from "@shopmesh/mesh";
 
 /** A cart line as read from the cart service. */
 export interface CartLineIn {

@@ -2,8 +2,8 @@
 // outcomes, both keyed by the order id under `_id`. A placement writes two inserts and reads
 // nothing unless an insert conflicts. Reads by id use the bare `{_id}` filter, the only shape
 // FerretDB 1.x pushes down to SQLite (docs/architecture.md "The store").
-import { type Collection, type Filter, MongoClient } from "mongodb";
-import { firstWriterWins, insertOnce } from "@shopmesh/mesh";
+import type { Collection, Filter } from "mongodb";
+import { connectMongo, type FactDoc, insertFact, insertOnce, readFact } from "@shopmesh/mesh";
 import { mergeOrder, type OrderOutcome, type OrderRecord, type OrderStore, type Reservation } from "./order-store.js";
 
 /** Options of the Mongo order store. */
@@ -14,29 +14,18 @@ export interface MongoOrderStoreOptions {
   opTimeoutMs?: number;
 }
 
-type ReservationDoc = Omit<Reservation, "id"> & { _id: string };
-type OutcomeDoc = OrderOutcome & { _id: string };
+type ReservationDoc = FactDoc<Omit<Reservation, "id">>;
+type OutcomeDoc = FactDoc<OrderOutcome>;
 
 /** Connects and returns an OrderStore; call init() once before use. */
 export async function createMongoOrderStore(opts: MongoOrderStoreOptions): Promise<OrderStore> {
   const maxTimeMS = opts.opTimeoutMs ?? 3000;
-  const client = new MongoClient(opts.url, {
-    serverSelectionTimeoutMS: maxTimeMS,
-    connectTimeoutMS: maxTimeMS,
-    socketTimeoutMS: maxTimeMS * 3,
-    maxPoolSize: 20,
-  });
-  await client.connect();
+  const client = await connectMongo(opts.url, { opTimeoutMs: maxTimeMS });
   const db = client.db(opts.db);
   const orders: Collection<ReservationDoc> = db.collection<ReservationDoc>("orders");
   const outcomes: Collection<OutcomeDoc> = db.collection<OutcomeDoc>("outcomes");
 
-  async function outcomeOf(id: string): Promise<OrderOutcome | null> {
-    const doc = await outcomes.findOne({ _id: id }, { maxTimeMS });
-    if (!doc) return null;
-    const { _id, ...o } = doc;
-    return o;
-  }
+  const outcomeOf = (id: string) => readFact(outcomes, id, maxTimeMS);
 
   return {
     async init() {
@@ -47,7 +36,7 @@ export async function createMongoOrderStore(opts: MongoOrderStoreOptions): Promi
       const { id, ...rest } = rec;
       return (await insertOnce(() => orders.insertOne({ _id: id, ...rest }))) ? "inserted" : "duplicate";
     },
-    settle: (id, outcome) => firstWriterWins(outcome, () => outcomes.insertOne({ _id: id, ...outcome }), () => outcomeOf(id)),
+    settle: (id, outcome) => insertFact(outcomes, id, outcome, maxTimeMS),
     async find(id) {
       const doc = await orders.findOne({ _id: id }, { maxTimeMS });
       return doc ? mergeOrder(fromDoc(doc), await outcomeOf(id)) : null;

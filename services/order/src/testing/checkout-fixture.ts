@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { ConnectError, type Client } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { MongoClient } from "mongodb";
-import { closeClients, createClient } from "@shopmesh/mesh";
+import { closeClients, createClient, sleep } from "@shopmesh/mesh";
 import { createTestMesh, type TestMesh } from "@shopmesh/mesh/testing";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
@@ -134,7 +134,7 @@ export async function eventually<T>(what: string, timeoutMs: number, check: () =
     const v = await check().catch(() => undefined);
     if (v !== undefined) return v;
     if (Date.now() > until) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
 }
 
@@ -150,7 +150,7 @@ export function captureCounter(): { wrap: (p: Processor) => Processor; count: (k
         const delay = delays.get(req.key);
         if (delay) {
           delays.delete(req.key);
-          await new Promise((r) => setTimeout(r, delay));
+          await sleep(delay);
         }
         const res = (await (f as (r: unknown, s?: AbortSignal) => Promise<{ approved: boolean; replayed?: boolean }>).call(target, req, signal));
         if (res.approved && !res.replayed) counts.set(req.key, (counts.get(req.key) ?? 0) + 1);

@@ -7,10 +7,10 @@
 // its charge became asks ResolveCharge, which closes the key at the processor when nothing was
 // taken, so a late capture cannot follow the answer "not charged".
 import { createHash } from "node:crypto";
-import { NotFoundError, PreconditionError, UnavailableError, Violations, withReason } from "@shopmesh/mesh";
+import { type CardInput, checkCard, NotFoundError, PreconditionError, UnavailableError, Violations, withReason } from "@shopmesh/mesh";
 import type { ChargeCache } from "../store/charge-cache.js";
 import { type ChargeAttempt, type ChargeRecord, type ChargeStore, mergeCharge } from "../store/charge-store.js";
-import { type CardInput, checkCard, fingerprintCard } from "./card.js";
+import { fingerprintCard } from "./card.js";
 import type { CaptureResult, Processor } from "./processor.js";
 
 /** The ErrorInfo domain of payment's reasons (see payment.proto). */

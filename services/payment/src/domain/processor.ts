@@ -3,8 +3,7 @@
 // the first answer, and a key can be closed ("voided") so that a capture arriving late takes
 // nothing. It runs in-process, but its ledger is durable (its own database): it is their book,
 // not ours. Fault knobs for demos and chaos tests.
-import { UnavailableError } from "@shopmesh/mesh";
-import type { CardInput } from "./card.js";
+import { type CardInput, sleep, UnavailableError } from "@shopmesh/mesh";
 
 /** One entry of the processor's book: what became of an idempotency key, decided once. */
 export type LedgerEntry =
@@ -90,13 +89,4 @@ export function createSimulatedProcessor(opts: SimulatedProcessorOptions): Proce
 function resultOf(e: LedgerEntry): CaptureResult {
   if (e.kind === "capture") return { approved: true, amountMinor: e.amountMinor, currency: e.currency };
   return { approved: false, reason: e.kind === "void" ? "voided" : e.reason };
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => { signal?.removeEventListener("abort", onAbort); resolve(); }, ms);
-    const onAbort = () => { clearTimeout(t); reject(signal?.reason); };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }

@@ -3,8 +3,8 @@
 // either lands or finds the fact that stands (E11000); so the hot path of a new charge is inserts
 // only, and reads happen only on a conflict or for GetCharge/Refund (docs/architecture.md).
 import { randomBytes } from "node:crypto";
-import { type Collection, MongoClient } from "mongodb";
-import { firstWriterWins, insertOnce } from "@shopmesh/mesh";
+import type { Collection } from "mongodb";
+import { connectMongo, type FactDoc, firstWriterWins, insertFact, insertOnce } from "@shopmesh/mesh";
 import { type ChargeAttempt, type ChargeOutcome, type ChargeRefund, type ChargeStore, mergeCharge } from "./charge-store.js";
 
 /** Options of the Mongo charge store. */
@@ -17,33 +17,15 @@ export interface MongoChargeStoreOptions {
   opTimeoutMs?: number;
 }
 
-type Doc<T> = T & { _id: string };
-
 /** Connects and returns a ChargeStore; call init() once before use. */
 export async function createMongoChargeStore(opts: MongoChargeStoreOptions): Promise<ChargeStore> {
   const maxTimeMS = opts.opTimeoutMs ?? 3000;
-  const client = new MongoClient(opts.url, {
-    serverSelectionTimeoutMS: maxTimeMS,
-    connectTimeoutMS: maxTimeMS,
-    socketTimeoutMS: maxTimeMS * 3,
-    maxPoolSize: 20,
-  });
-  await client.connect();
+  const client = await connectMongo(opts.url, { opTimeoutMs: maxTimeMS });
   const db = client.db(opts.db);
-  const attempts: Collection<Doc<Omit<ChargeAttempt, "id">>> = db.collection("charges");
-  const outcomes: Collection<Doc<ChargeOutcome>> = db.collection("outcomes");
-  const refunds: Collection<Doc<ChargeRefund>> = db.collection("refunds");
+  const attempts: Collection<FactDoc<Omit<ChargeAttempt, "id">>> = db.collection("charges");
+  const outcomes: Collection<FactDoc<ChargeOutcome>> = db.collection("outcomes");
+  const refunds: Collection<FactDoc<ChargeRefund>> = db.collection("refunds");
   const secrets: Collection<{ _id: string; value: string }> = db.collection("secrets");
-
-  // Inserts a fact under the id, or reads the one that stands.
-  function insertOrRead<T extends object>(coll: Collection<Doc<T>>, id: string, fact: T): Promise<T> {
-    return firstWriterWins(fact, () => coll.insertOne({ _id: id, ...fact } as never), async () => {
-      const doc = await coll.findOne({ _id: id } as never, { maxTimeMS });
-      if (!doc) return null;
-      const { _id, ...stored } = doc as Doc<T>;
-      return stored as unknown as T;
-    });
-  }
 
   return {
     async init() {
@@ -53,8 +35,8 @@ export async function createMongoChargeStore(opts: MongoChargeStoreOptions): Pro
       const { id, ...rest } = a;
       return insertOnce(() => attempts.insertOne({ _id: id, ...rest }));
     },
-    insertOutcome: (id, o) => insertOrRead(outcomes, id, o),
-    insertRefund: (id, r) => insertOrRead(refunds, id, r),
+    insertOutcome: (id, o) => insertFact(outcomes, id, o, maxTimeMS),
+    insertRefund: (id, r) => insertFact(refunds, id, r, maxTimeMS),
     async find(id) {
       const a = await attempts.findOne({ _id: id }, { maxTimeMS });
       if (!a) return null;

@@ -1,13 +1,13 @@
-// An ops/test tool, not service code: checks the three books against each other. It reads
-// order's and payment's databases and the simulated processor's ledger directly, which the
-// services never do. The processor's ledger is where money really moved:
+// Checks the three books against each other. It reads order's and payment's databases and the
+// simulated processor's ledger directly, which no service does (docs/architecture.md "The money
+// path"). The processor's ledger is where money really moved:
 //   1. no order is PENDING (every reservation has an outcome);
 //   2. at most one capture per key (the ledger's `_id` is the key), and every capture not refunded
 //      belongs to a CONFIRMED order of exactly that amount: no charge without an order;
 //   3. every CONFIRMED order has such a capture: no order without its money;
 //   4. payment's own facts agree with the ledger (SUCCEEDED ⇔ captured, REFUNDED ⇔ refunded);
 //   5. so captures minus refunds equal the CONFIRMED orders' totals.
-// Usage: node dist/invariants.js <mongoUrl> [orderDb] [paymentDb] [processorDb]  (exit 1 when violated)
+// As a command: src/check.ts.
 import { MongoClient } from "mongodb";
 
 /** Where the databases are. */
@@ -108,16 +108,4 @@ export async function checkInvariants(target: InvariantTarget): Promise<Invarian
   } finally {
     await client.close();
   }
-}
-
-// Run as a script: print the report, exit 1 when an invariant is violated.
-if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
-  const [url, orderDb, paymentDb, processorDb] = process.argv.slice(2);
-  checkInvariants({ mongoUrl: url ?? "mongodb://127.0.0.1:27018/", orderDb, paymentDb, processorDb }).then((r) => {
-    console.log(JSON.stringify(r, null, 2));
-    process.exit(r.ok ? 0 : 1);
-  }).catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-  });
 }

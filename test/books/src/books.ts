@@ -1,6 +1,6 @@
-// An ops/test tool, not service code: reads orders and charges as their services see them, by
-// merging the facts each service inserts (docs/architecture.md "The money path"). Used by the
-// invariant check's callers and the chaos tests; it reads other services' databases directly.
+// Reads orders and charges as their services see them, by merging the facts each service inserts
+// (docs/architecture.md "The money path"). Used by the invariant check's callers and the chaos
+// tests; it reads other services' databases directly, with its own merge, not theirs.
 import type { MongoClient } from "mongodb";
 
 /** An order as its facts say. */
