@@ -9,7 +9,8 @@ const fixture = path.join(import.meta.dirname, "..", "fixtures", "topology-bad-p
 
 test("the real mesh/topology.json passes", () => {
   const topology = loadTopology();
-  expect(Object.keys(topology.services)).toEqual(["auth", "catalog", "cart", "payment", "order", "recommendation"]);
+  // The shop's services, and any added since (docs/adding-a-service.md): the list is not pinned here.
+  expect(Object.keys(topology.services)).toEqual(expect.arrayContaining(["auth", "catalog", "cart", "payment", "order", "recommendation"]));
   expect(() => checkTopology(real(), "mesh/topology.json")).not.toThrow();
 });
 
