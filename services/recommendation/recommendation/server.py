@@ -90,8 +90,12 @@ def start_server(
         closers.append(redis_store.close)
         store = redis_store
     if verifier is None:
-        verifier = JwksVerifier(cfg.jwks_url) if cfg.jwks_url else RejectAll()
-        if not cfg.jwks_url:
+        if cfg.jwks_url:
+            jwks = JwksVerifier(cfg.jwks_url, issuer=cfg.jwt_issuer, audience=cfg.jwt_audience)
+            jwks.prefetch()
+            verifier = jwks
+        else:
+            verifier = RejectAll()
             log.warning("JWKS_URL is empty: RecordPurchase will refuse every call")
     creds = None
     if local:
