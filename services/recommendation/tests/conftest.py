@@ -107,7 +107,9 @@ class FakeCatalog:
 
     products: dict[str, catalog_pb2.Product] = field(default_factory=dict)
     delay_s: float = 0.0
+    fail: grpc.StatusCode | None = None  # every call answers this code
     callers: list[str] = field(default_factory=list)
+    calls: int = 0
 
     def add(self, pid: str, name: str, amount: int) -> None:
         self.products[pid] = catalog_pb2.Product(
@@ -117,8 +119,11 @@ class FakeCatalog:
     def _seen(self, ctx: grpc.ServicerContext) -> None:
         uris = [v.decode() for v in ctx.auth_context().get("peer_uri", ()) if v.startswith(b"spiffe://")]
         self.callers.extend(uris)
+        self.calls += 1
         if self.delay_s:
             time.sleep(self.delay_s)
+        if self.fail is not None:
+            ctx.abort(self.fail, f"injected {self.fail.name}")
 
 
 class _CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
