@@ -151,7 +151,7 @@ setup_python() {
   say "installing python packages into .venv..."
   [[ -x $ROOT/.venv/bin/python ]] || quiet "$py" -m venv "$ROOT/.venv"
   quiet "$ROOT/.venv/bin/python" -m pip install --disable-pip-version-check -r "$req"
-  "$ROOT/.venv/bin/python" -c 'import grpc, grpc_tools, grpc_health.v1, grpc_reflection.v1alpha; import google.protobuf' \
+  "$ROOT/.venv/bin/python" -c 'import grpc, grpc_tools, grpc_health.v1, grpc_reflection.v1alpha; import google.protobuf; import jwt, cryptography' \
     || die "python: imports failed"
   set_stamp python "$h"
 }

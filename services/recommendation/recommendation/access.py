@@ -9,7 +9,7 @@ from typing import Sequence
 
 import grpc
 
-from .errors import PermissionDeniedError, UnauthenticatedError
+from .errors import PermissionDeniedError, UnauthenticatedError, UnavailableError
 from .jwt import TokenVerifier, User
 
 SERVICE = "recommendation"
@@ -76,20 +76,29 @@ class Access:
                     f"caller {', '.join(sorted(ids)) or '(no identity)'} may not call {method}"
                 )
         token = _bearer(context.invocation_metadata())
+        user: User | None = None
         if token is None:
-            if rule.public:
-                return None
-            raise UnauthenticatedError("an access token is required (authorization: Bearer ...)")
-        try:
-            user = self._verifier.verify(token)
-        except UnauthenticatedError:
-            if rule.public:
-                return None  # a bad token on a public method is ignored, as if absent
-            raise
-        missing = [r for r in rule.roles if r not in user.roles]
-        if missing:
-            raise PermissionDeniedError(f"role {missing[0]} is required")
+            if not rule.public:
+                raise UnauthenticatedError("an access token is required (authorization: Bearer ...)")
+        else:
+            try:
+                user = self._verifier.verify(token)
+            except (UnauthenticatedError, UnavailableError):
+                # As mesh/src/server-guard.ts: on a public method a token that cannot be checked
+                # (invalid, or auth's keys unavailable) is ignored, as if absent.
+                if not rule.public:
+                    raise
+        _check_roles(rule.roles, user)
         return user
+
+
+def _check_roles(required: tuple[str, ...], user: User | None) -> None:
+    # Any one listed role is enough, as checkRoles in mesh/src/server-guard.ts.
+    if not required:
+        return
+    held = user.roles if user is not None else ()
+    if not any(r in held for r in required):
+        raise PermissionDeniedError(f"requires role {' or '.join(required)}")
 
 
 def _bearer(metadata: Sequence[tuple[str, str | bytes]] | None) -> str | None:

@@ -14,7 +14,8 @@ from shop.catalog.v2 import catalog_pb2, catalog_pb2_grpc
 from .breaker import Breaker
 from .errors import DeadlineError, UnavailableError
 
-# Codes that say "catalog is unhealthy": they trip the breaker. Others are answers.
+# Codes that say "catalog is unhealthy": they trip the breaker; others are answers that count as
+# neither. The same set as tripCodes in mesh/src/breaker.ts (docs/architecture.md, "Retries and breakers").
 _UNHEALTHY = {
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -96,33 +97,39 @@ class CatalogClient:
         for attempt in range(attempts):
             if not self._breaker.allow():
                 raise UnavailableError("catalog unavailable (circuit open)")
-            timeout = self._timeout
-            if deadline is not None:
-                left = deadline - time.monotonic()
-                if left < _MIN_CALL_S:
-                    raise DeadlineError("deadline exceeded before calling catalog")
-                timeout = min(timeout, left)
+            # Every allowed call reports exactly one outcome (breaker.py): `verdict` names it, and a
+            # call that ends any other way (never sent, or a local exception) releases its slot.
+            verdict = self._breaker.release
             try:
-                res = method(req, timeout=timeout, metadata=list(metadata))
-            except grpc.RpcError as e:
-                code = e.code()  # type: ignore[attr-defined]
-                if code not in _UNHEALTHY:
-                    self._breaker.success()
-                    raise CatalogError(code, e.details() or "") from None  # type: ignore[attr-defined]
-                self._breaker.failure()
-                caller_out_of_time = deadline is not None and deadline - time.monotonic() < _MIN_CALL_S
-                if caller_out_of_time:
-                    raise DeadlineError("deadline exceeded waiting for catalog") from None
-                # Only UNAVAILABLE is safe to repeat blindly (the call did not start);
-                # reads are NO_SIDE_EFFECTS anyway, but a slow catalog gets no extra load.
-                if code == grpc.StatusCode.UNAVAILABLE and attempt + 1 < attempts:
-                    backoff = random.uniform(0.025, 0.075)
-                    if deadline is None or deadline - time.monotonic() > backoff + 0.05:
-                        time.sleep(backoff)
-                        continue
-                raise UnavailableError(f"catalog unavailable ({code.name.lower()})") from None
-            self._breaker.success()
-            return res
+                timeout = self._timeout
+                if deadline is not None:
+                    left = deadline - time.monotonic()
+                    if left < _MIN_CALL_S:
+                        raise DeadlineError("deadline exceeded before calling catalog")
+                    timeout = min(timeout, left)
+                try:
+                    res = method(req, timeout=timeout, metadata=list(metadata))
+                except grpc.RpcError as e:
+                    code = e.code()  # type: ignore[attr-defined]
+                    if code not in _UNHEALTHY:
+                        verdict = self._breaker.answered
+                        raise CatalogError(code, e.details() or "") from None  # type: ignore[attr-defined]
+                    verdict = self._breaker.failure
+                    caller_out_of_time = deadline is not None and deadline - time.monotonic() < _MIN_CALL_S
+                    if caller_out_of_time:
+                        raise DeadlineError("deadline exceeded waiting for catalog") from None
+                    # Only UNAVAILABLE is safe to repeat blindly (the call did not start);
+                    # reads are NO_SIDE_EFFECTS anyway, but a slow catalog gets no extra load.
+                    if code == grpc.StatusCode.UNAVAILABLE and attempt + 1 < attempts:
+                        backoff = random.uniform(0.025, 0.075)
+                        if deadline is None or deadline - time.monotonic() > backoff + 0.05:
+                            time.sleep(backoff)
+                            continue  # the finally reports this failure before the next allow()
+                    raise UnavailableError(f"catalog unavailable ({code.name.lower()})") from None
+                verdict = self._breaker.success
+                return res
+            finally:
+                verdict()
         raise UnavailableError("catalog unavailable")  # unreachable: the loop returns or raises
 
 

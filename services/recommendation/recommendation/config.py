@@ -30,6 +30,9 @@ KEYS: list[Key] = [
     Key("MESH_MODE", "local", "local: mTLS with the dev certs; istio: plaintext behind the sidecar"),
     Key("MESH_CERT_DIR", ".run/certs", "dev certs: ca.pem, recommendation.pem, recommendation-key.pem (local mode)"),
     Key("JWKS_URL", "", "auth's JWKS for access JWTs; empty = methods needing a JWT are refused"),
+    # The same variables as mesh/src/config.ts; runner/src/plan.ts and istio/base/config.yaml set them.
+    Key("JWT_ISSUER", "", "the iss access tokens must carry; empty = not checked"),
+    Key("JWT_AUDIENCE", "", "the aud access tokens must carry (one of, if a list); empty = not checked"),
     Key("TOPOLOGY_PATH", str(REPO_ROOT / "mesh" / "topology.json"), "the routing and access table"),
     Key("GRACE_SECONDS", "5", "on SIGTERM, how long in-flight calls may finish"),
     Key("LOG_LEVEL", "INFO", "python logging level"),
@@ -50,6 +53,8 @@ class Config:
     mesh_mode: str
     cert_dir: Path
     jwks_url: str
+    jwt_issuer: str | None
+    jwt_audience: str | None
     topology_path: Path
     grace_s: float
     log_level: str
@@ -107,6 +112,8 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         mesh_mode=mode,
         cert_dir=cert_dir,
         jwks_url=raw["JWKS_URL"],
+        jwt_issuer=raw["JWT_ISSUER"] or None,
+        jwt_audience=raw["JWT_AUDIENCE"] or None,
         topology_path=topology,
         grace_s=float(grace),
         log_level=raw["LOG_LEVEL"].upper(),

@@ -1,28 +1,42 @@
-"""Access-JWT checks against auth's JWKS: ES256 signature, exp and nbf, with a cached key set."""
+"""Access-JWT checks against auth's JWKS, with the rules of mesh/src/jwt.ts (docs/architecture.md,
+"Serving"): ES256 only, `sub` and `exp` required, `iss` and `aud` checked when configured.
+
+PyJWT on cryptography does the JWS and the claims. This module only keeps the key set: fetched
+lazily, refetched when an unknown kid shows up (rotation) at most every REFETCH_MIN_S, a failed
+fetch remembered for FAILURE_COOLDOWN_S, and no lock held across the network: one caller fetches,
+the others go on with the keys they have (or fail fast with UNAVAILABLE when there are none yet).
+"""
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
-from typing import Callable, Protocol
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
 
-from . import es256
-from .errors import UnauthenticatedError
+import jwt
+from jwt.algorithms import ECAlgorithm
 
-# Clocks of two machines disagree a little; a token is not refused for a few seconds of skew.
-LEEWAY_S = 30
-JWKS_TTL_S = 300
-# An unknown kid triggers a refetch (key rotation), but at most this often, so junk tokens
-# cannot make us hammer auth.
-REFETCH_MIN_S = 30
-# Verified tokens are remembered until they expire: ES256 in pure Python costs about 14 ms a call,
-# and one access token is used for many calls (issue 12 measured it as most of this service's CPU
-# per order). Bounded; emptied when full.
+from .errors import UnauthenticatedError, UnavailableError
+
+# The only algorithm auth signs with (services/auth/src/domain/access-tokens.ts). Never taken from
+# the token: alg none and HS256 keyed with the public key are refused before any key is used.
+ALGORITHMS = ["ES256"]
+# Seconds: timeout of one JWKS fetch; auth being down must not hang a call for long.
+FETCH_TIMEOUT_S = 2.0
+# A key set older than this is refreshed (mesh/src/jwt.ts: cacheMaxAge 10 min).
+JWKS_MAX_AGE_S = 600.0
+# An unknown kid triggers a refetch, but at most this often, so junk tokens cannot make us hammer
+# auth (mesh/src/jwt.ts: cooldownDuration 30 s).
+REFETCH_MIN_S = 30.0
+# After a failed fetch, no other for this long: calls fail fast instead of each waiting on auth.
+FAILURE_COOLDOWN_S = 5.0
+# Verified tokens are remembered until they expire: one access token is used for many calls (issue 12
+# measured verification as most of this service's CPU per order). Bounded; the oldest leaves first.
 VERIFIED_CACHE_SIZE = 10_000
+MAX_JWKS_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -35,22 +49,27 @@ class User:
 
 
 class TokenVerifier(Protocol):
-    """Turns a bearer token into a User or raises UnauthenticatedError."""
+    """Turns a bearer token into a User, or raises UnauthenticatedError (UnavailableError: no keys)."""
 
     def verify(self, token: str) -> User:
         """Checks the token; raises UnauthenticatedError when it is not valid now."""
         ...
 
 
-def b64url(s: str) -> bytes:
-    """Decodes unpadded base64url, as JWS uses."""
-    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-
-
 def fetch_jwks(url: str) -> dict:  # type: ignore[type-arg]
-    """GETs a JWKS document (short timeout: auth being down must not hang a call for long)."""
-    with urllib.request.urlopen(url, timeout=2) as res:  # noqa: S310 - the URL is configuration
-        return json.loads(res.read())
+    """GETs a JWKS document."""
+    with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_S) as res:  # noqa: S310 - the URL is configuration
+        return json.loads(res.read(MAX_JWKS_BYTES))  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class _KeySet:
+    """One immutable snapshot; replaced whole, so readers never need a lock."""
+
+    keys: dict[str, Any] = field(default_factory=dict)  # kid -> cryptography public key
+    fetched_at: float = float("-inf")  # last successful fetch
+    tried_at: float = float("-inf")  # last attempt, successful or not
+    failed: bool = False  # the last attempt failed
 
 
 class JwksVerifier:
@@ -59,81 +78,154 @@ class JwksVerifier:
     def __init__(
         self,
         jwks_url: str,
+        issuer: str | None = None,
+        audience: str | None = None,
         fetch: Callable[[str], dict] = fetch_jwks,  # type: ignore[type-arg]
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
+        refetch_min_s: float = REFETCH_MIN_S,
+        failure_cooldown_s: float = FAILURE_COOLDOWN_S,
+        cache_size: int = VERIFIED_CACHE_SIZE,
     ) -> None:
         self._url = jwks_url
+        self._issuer = issuer or None
+        self._audience = audience or None
         self._fetch = fetch
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._keys: dict[str, tuple[int, int]] = {}
-        self._fetched_at = float("-inf")
+        self._clock = clock  # for the key set's timers; token times are wall-clock, checked by PyJWT
+        self._refetch_min_s = refetch_min_s
+        self._cooldown_s = failure_cooldown_s
+        self._options: dict[str, Any] = {
+            "require": ["sub", "exp"],
+            "verify_aud": self._audience is not None,
+            # jose (mesh/src/jwt.ts) does not refuse an iat in the future; neither do we.
+            "verify_iat": False,
+        }
+        self._keyset = _KeySet()
+        self._fetching = threading.Lock()  # held by the one fetching caller; never waited on
+        self._cache_size = cache_size
+        self._cache_lock = threading.Lock()  # guards the dict only, never held across I/O or crypto
         self._verified: dict[str, tuple[User, float]] = {}
 
     def verify(self, token: str) -> User:
-        hit = self._verified.get(token)
+        with self._cache_lock:
+            hit = self._verified.get(token)
         if hit is not None:
-            if self._clock() <= hit[1] + LEEWAY_S:
+            if time.time() < hit[1]:
                 return hit[0]
-            self._verified.pop(token, None)
+            with self._cache_lock:
+                self._verified.pop(token, None)
         user, exp = self._verify(token)
-        if len(self._verified) >= VERIFIED_CACHE_SIZE:
-            self._verified.clear()
-        self._verified[token] = (user, exp)
+        with self._cache_lock:
+            while len(self._verified) >= self._cache_size:
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = (user, exp)
         return user
 
+    def cached(self) -> int:
+        """How many verified tokens are remembered."""
+        with self._cache_lock:
+            return len(self._verified)
+
+    def prefetch(self) -> None:
+        """Fetches the key set in the background, so the first calls need not wait for it."""
+        threading.Thread(target=self._refresh, name="jwks-prefetch", daemon=True).start()
+
     def _verify(self, token: str) -> tuple[User, float]:
-        parts = token.split(".")
-        if len(parts) != 3:
-            raise UnauthenticatedError("malformed access token")
         try:
-            header = json.loads(b64url(parts[0]))
-            claims = json.loads(b64url(parts[1]))
-            sig = b64url(parts[2])
-        except ValueError:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
             raise UnauthenticatedError("malformed access token") from None
-        if not isinstance(header, dict) or header.get("alg") != "ES256":
+        if header.get("alg") not in ALGORITHMS:
             raise UnauthenticatedError("access token must be ES256")
-        key = self._key(str(header.get("kid", "")))
-        if key is None or not es256.verify(key, f"{parts[0]}.{parts[1]}".encode(), sig):
-            raise UnauthenticatedError("access token signature is not valid")
-        now = self._clock()
-        exp = claims.get("exp") if isinstance(claims, dict) else None
-        if not isinstance(exp, (int, float)) or now > exp + LEEWAY_S:
-            raise UnauthenticatedError("access token expired")
-        nbf = claims.get("nbf")
-        if isinstance(nbf, (int, float)) and now + LEEWAY_S < nbf:
-            raise UnauthenticatedError("access token not valid yet")
-        sub = claims.get("sub")
+        key = self._key(header.get("kid"))
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=ALGORITHMS, issuer=self._issuer, audience=self._audience,
+                options=self._options,  # type: ignore[arg-type]
+            )
+        except jwt.ExpiredSignatureError:
+            raise UnauthenticatedError("access token expired") from None
+        except jwt.InvalidSignatureError:
+            raise UnauthenticatedError("access token signature is not valid") from None
+        except jwt.InvalidIssuerError:
+            raise UnauthenticatedError("access token has the wrong issuer") from None
+        except jwt.InvalidAudienceError:
+            raise UnauthenticatedError("access token has the wrong audience") from None
+        except jwt.MissingRequiredClaimError as e:
+            raise UnauthenticatedError(f"access token has no {e.claim}") from None
+        except jwt.PyJWTError:
+            raise UnauthenticatedError("access token is not valid") from None
+        sub = claims["sub"]
         if not isinstance(sub, str) or not sub:
-            raise UnauthenticatedError("access token has no subject")
+            raise UnauthenticatedError("access token has no sub")
         roles = claims.get("roles", [])
-        return User(sub, tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else (), token), float(exp)
+        roles = tuple(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else ()
+        return User(sub, roles, token), float(claims["exp"])
 
-    def _key(self, kid: str) -> tuple[int, int] | None:
-        with self._lock:
-            age = self._clock() - self._fetched_at
-            stale = age > JWKS_TTL_S or (kid not in self._keys and age > REFETCH_MIN_S)
-            if stale:
-                try:
-                    self._keys = _parse_jwks(self._fetch(self._url))
-                    self._fetched_at = self._clock()
-                except Exception:  # noqa: BLE001 - any fetch failure: keep the old keys
-                    if not self._keys:
-                        raise UnauthenticatedError("cannot fetch the signing keys") from None
-            if kid:
-                return self._keys.get(kid)
-            # A token without kid is accepted only when the set has exactly one key.
-            return next(iter(self._keys.values())) if len(self._keys) == 1 else None
+    def _key(self, kid: object) -> Any:
+        ks = self._keyset
+        now = self._clock()
+        known = self._pick(ks, kid)
+        may_try = now - ks.tried_at >= (self._cooldown_s if ks.failed else self._refetch_min_s)
+        if known is not None:
+            if now - ks.fetched_at > JWKS_MAX_AGE_S and may_try and not self._fetching.locked():
+                self.prefetch()  # refresh an old set without making this call wait for it
+            return known
+        if ks.keys and not may_try:
+            raise UnauthenticatedError("access token is signed by an unknown key")
+        if not ks.keys and ks.failed and not may_try:
+            raise UnavailableError("cannot fetch the signing keys")
+        ks = self._refresh(ks)
+        known = self._pick(ks, kid)
+        if known is not None:
+            return known
+        if not ks.keys:
+            raise UnavailableError("cannot fetch the signing keys")
+        raise UnauthenticatedError("access token is signed by an unknown key")
+
+    @staticmethod
+    def _pick(ks: _KeySet, kid: object) -> Any:
+        if isinstance(kid, str) and kid:
+            return ks.keys.get(kid)
+        # A token without kid is accepted only when the set has exactly one key (as jose does).
+        return next(iter(ks.keys.values())) if kid is None and len(ks.keys) == 1 else None
+
+    def _refresh(self, seen: _KeySet | None = None) -> _KeySet:
+        """Fetches the key set unless another caller is doing it or just did; returns the latest.
+
+        The fetch runs with only self._fetching held, taken without blocking: nobody waits on it.
+        """
+        if not self._fetching.acquire(blocking=False):
+            return self._keyset
+        try:
+            old = self._keyset
+            if seen is not None and old is not seen:
+                return old  # another caller fetched since this one looked
+            try:
+                keys = _parse_jwks(self._fetch(self._url))
+            except Exception:  # noqa: BLE001 - any fetch or parse failure: keep the old keys
+                self._keyset = _KeySet(old.keys, old.fetched_at, self._clock(), True)
+            else:
+                now = self._clock()
+                self._keyset = _KeySet(keys, now, now, False)
+            return self._keyset
+        finally:
+            self._fetching.release()
 
 
-def _parse_jwks(doc: dict) -> dict[str, tuple[int, int]]:  # type: ignore[type-arg]
-    keys: dict[str, tuple[int, int]] = {}
-    for k in doc.get("keys", []):
-        if k.get("kty") == "EC" and k.get("crv") == "P-256" and k.get("alg", "ES256") == "ES256":
-            point = (int.from_bytes(b64url(k["x"]), "big"), int.from_bytes(b64url(k["y"]), "big"))
-            if es256.on_curve(point):
-                keys[str(k.get("kid", ""))] = point
+def _parse_jwks(doc: dict) -> dict[str, Any]:  # type: ignore[type-arg]
+    """The P-256 signing keys of a JWKS by kid; cryptography checks each point is on the curve."""
+    keys: dict[str, Any] = {}
+    for k in doc.get("keys", []) if isinstance(doc, dict) else []:
+        if not isinstance(k, dict) or k.get("kty") != "EC" or k.get("crv") != "P-256":
+            continue
+        if k.get("alg", "ES256") != "ES256" or k.get("use", "sig") != "sig":
+            continue
+        try:
+            keys[str(k.get("kid", ""))] = ECAlgorithm.from_jwk(k)
+        except (jwt.PyJWTError, ValueError, TypeError):
+            continue  # an unusable entry does not spoil the rest
+    if not keys:
+        raise ValueError("the JWKS has no ES256 key")
     return keys
 
 

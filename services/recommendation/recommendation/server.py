@@ -90,8 +90,12 @@ def start_server(
         closers.append(redis_store.close)
         store = redis_store
     if verifier is None:
-        verifier = JwksVerifier(cfg.jwks_url) if cfg.jwks_url else RejectAll()
-        if not cfg.jwks_url:
+        if cfg.jwks_url:
+            jwks = JwksVerifier(cfg.jwks_url, issuer=cfg.jwt_issuer, audience=cfg.jwt_audience)
+            jwks.prefetch()
+            verifier = jwks
+        else:
+            verifier = RejectAll()
             log.warning("JWKS_URL is empty: RecordPurchase will refuse every call")
     creds = None
     if local:
@@ -102,7 +106,8 @@ def start_server(
         channel_creds = None
     channel = make_channel(cfg.catalog_addr, channel_creds, cfg.catalog_tls_name)
     closers.append(channel.close)
-    breaker = Breaker(on_state=metrics.breaker_listener("catalog"))
+    # A catalog call never outlives CATALOG_TIMEOUT_MS, so a probe silent for longer than that is lost.
+    breaker = Breaker(on_state=metrics.breaker_listener("catalog"), probe_timeout_s=cfg.catalog_timeout_s + 1.0)
     catalog = CatalogClient(channel, cfg.catalog_timeout_s, breaker, retry=local)
     handlers = Handlers(store, catalog)
     access = Access(load_rules(cfg.topology_path), verifier, check_peer=local)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import socket
 import subprocess
+import threading
 import time
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -105,7 +107,9 @@ class FakeCatalog:
 
     products: dict[str, catalog_pb2.Product] = field(default_factory=dict)
     delay_s: float = 0.0
+    fail: grpc.StatusCode | None = None  # every call answers this code
     callers: list[str] = field(default_factory=list)
+    calls: int = 0
 
     def add(self, pid: str, name: str, amount: int) -> None:
         self.products[pid] = catalog_pb2.Product(
@@ -115,8 +119,11 @@ class FakeCatalog:
     def _seen(self, ctx: grpc.ServicerContext) -> None:
         uris = [v.decode() for v in ctx.auth_context().get("peer_uri", ()) if v.startswith(b"spiffe://")]
         self.callers.extend(uris)
+        self.calls += 1
         if self.delay_s:
             time.sleep(self.delay_s)
+        if self.fail is not None:
+            ctx.abort(self.fail, f"injected {self.fail.name}")
 
 
 class _CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
@@ -190,14 +197,31 @@ class JwtSigner:
         return {"keys": [{"kty": "EC", "crv": "P-256", "alg": "ES256", "kid": self.kid,
                           "x": _b64(point[:32]), "y": _b64(point[32:])}]}
 
+    def public_pem(self) -> bytes:
+        """The public key as PEM: what an attacker would try as an HS256 secret."""
+        return subprocess.run(
+            ["openssl", "ec", "-in", "jwt-key.pem", "-pubout"],
+            cwd=self.dir, check=True, capture_output=True, timeout=10,
+        ).stdout
+
     def sign(self, claims: dict, kid: str | None = None) -> str:  # type: ignore[type-arg]
         header = {"alg": "ES256", "typ": "JWT", "kid": kid or self.kid}
-        signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+        signing_input = unsigned(header, claims)
         der = subprocess.run(
             ["openssl", "dgst", "-sha256", "-sign", "jwt-key.pem"],
             cwd=self.dir, input=signing_input.encode(), check=True, capture_output=True, timeout=10,
         ).stdout
         return f"{signing_input}.{_b64(_der_to_raw(der))}"
+
+
+def unsigned(header: dict, claims: dict) -> str:  # type: ignore[type-arg]
+    """The JWS signing input: base64url(header).base64url(claims)."""
+    return f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+
+
+def b64(b: bytes) -> str:
+    """Unpadded base64url."""
+    return _b64(b)
 
 
 def _der_to_raw(der: bytes) -> bytes:
@@ -213,11 +237,70 @@ def _der_to_raw(der: bytes) -> bytes:
     return out
 
 
+def new_signer(d: Path, kid: str) -> JwtSigner:
+    """A fresh P-256 key in d."""
+    _run("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "jwt-key.pem", cwd=d)
+    return JwtSigner(d, kid)
+
+
 @pytest.fixture(scope="session")
 def signer(tmp_path_factory: pytest.TempPathFactory) -> JwtSigner:
     """A P-256 signing key for test access tokens."""
-    d = tmp_path_factory.mktemp("jwt")
-    _run("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "jwt-key.pem", cwd=d)
-    return JwtSigner(d)
+    return new_signer(tmp_path_factory.mktemp("jwt"), "test-key")
+
+
+@pytest.fixture(scope="session")
+def other_signer(tmp_path_factory: pytest.TempPathFactory) -> JwtSigner:
+    """Another P-256 key, never in the JWKS the tests serve unless a test puts it there."""
+    return new_signer(tmp_path_factory.mktemp("jwt-other"), "other-key")
+
+
+class JwksHttp:
+    """A real HTTP server on a free port that serves a JWKS, answers 500, or hangs; counts requests."""
+
+    def __init__(self, doc: dict) -> None:  # type: ignore[type-arg]
+        self.doc = doc
+        self.mode = "ok"  # ok | error | hang
+        self.requests = 0
+        self.released = threading.Event()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                outer.requests += 1
+                if outer.mode == "hang":
+                    outer.released.wait(30)
+                    return
+                if outer.mode == "error":
+                    self.send_error(500)
+                    return
+                body = json.dumps(outer.doc).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/.well-known/jwks.json"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self.released.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def jwks_http(signer: JwtSigner) -> Iterator[JwksHttp]:
+    """signer's JWKS over real HTTP, as auth serves it on its admin port."""
+    srv = JwksHttp(signer.jwks())
+    yield srv
+    srv.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -13,7 +14,7 @@ import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
 
-from conftest import CatalogServer, JwtSigner, channel_creds, free_port
+from conftest import CatalogServer, JwksHttp, JwtSigner, channel_creds, free_port
 from recommendation.config import REPO_ROOT, load_config
 from recommendation.jwt import JwksVerifier
 from recommendation.rpc_status import STATUS_DETAILS_KEY, decode_bad_request
@@ -25,11 +26,11 @@ from shop.recommendation.v1 import recommendation_pb2_grpc as pb_grpc
 SERVICE = "shop.recommendation.v1.RecommendationService"
 
 
-def config(certs: Path, redis_url: str, catalog_addr: str, timeout_ms: int = 2000):  # type: ignore[no-untyped-def]
+def config(certs: Path, redis_url: str, catalog_addr: str, timeout_ms: int = 2000, **env: str):  # type: ignore[no-untyped-def]
     return load_config({
         "PORT": "0", "ADMIN_PORT": "0", "REDIS_URL": redis_url, "CATALOG_ADDR": catalog_addr,
         "CATALOG_TIMEOUT_MS": str(timeout_ms), "MESH_MODE": "local", "MESH_CERT_DIR": str(certs),
-        "TOPOLOGY_PATH": str(REPO_ROOT / "mesh" / "topology.json"),
+        "TOPOLOGY_PATH": str(REPO_ROOT / "mesh" / "topology.json"), **env,
     })
 
 
@@ -225,3 +226,61 @@ def test_reflection_resolves_the_error_detail_types(certs, service) -> None:  # 
     assert res.WhichOneof("message_response") == "file_descriptor_response", res.error_response.error_message
     files = res.file_descriptor_response.file_descriptor_proto
     assert any(b"google/rpc/error_details.proto" in f for f in files)
+
+
+def purchase(certs: Path, port: int, token: str, timeout: float = 10) -> grpc.StatusCode:
+    """RecordPurchase as order calls it; the status code it ends with."""
+    req = pb.RecordPurchaseRequest(order_id=f"o-{time.monotonic_ns()}", items=[pb.PurchasedItem(product_id="p1", quantity=1)])
+    try:
+        stub(certs, port, "order").RecordPurchase(req, metadata=[("authorization", f"Bearer {token}")], timeout=timeout)
+    except grpc.RpcError as e:
+        return e.code()  # type: ignore[no-any-return]
+    return grpc.StatusCode.OK
+
+
+def test_issuer_and_audience_come_from_the_runners_variables(certs, redis_url, catalog, signer, jwks_http) -> None:  # type: ignore[no-untyped-def]
+    # runner/src/plan.ts passes JWKS_URL, JWT_ISSUER and JWT_AUDIENCE to every service, as mesh/src/config.ts reads them.
+    cfg = config(certs, redis_url, catalog.addr, JWKS_URL=jwks_http.url, JWT_ISSUER="shopmesh-auth", JWT_AUDIENCE="shopmesh")
+    running = start_server(cfg)
+    try:
+        def token(iss: str, aud: str) -> str:
+            return signer.sign({"sub": "u1", "iss": iss, "aud": aud, "exp": time.time() + 60})
+        assert purchase(certs, running.port, token("shopmesh-auth", "shopmesh")) == grpc.StatusCode.OK
+        assert purchase(certs, running.port, token("shopmesh-auth", "another-app")) == grpc.StatusCode.UNAUTHENTICATED
+        assert purchase(certs, running.port, token("someone-else", "shopmesh")) == grpc.StatusCode.UNAUTHENTICATED
+    finally:
+        running.stop(0)
+
+
+def test_auth_hanging_makes_token_calls_fail_fast_not_queue(certs, redis_url, catalog, signer) -> None:  # type: ignore[no-untyped-def]
+    # auth's JWKS endpoint accepts connections and never answers. N concurrent calls with tokens must
+    # not take N x the 2 s fetch timeout: at most one waits for it, the others answer UNAVAILABLE at once.
+    hanging = JwksHttp(signer.jwks())
+    hanging.mode = "hang"
+    running = start_server(config(certs, redis_url, catalog.addr, JWKS_URL=hanging.url))
+    try:
+        n = 8
+        codes: list[grpc.StatusCode] = []
+        took: list[float] = []
+
+        def one(i: int) -> None:
+            start = time.monotonic()
+            codes.append(purchase(certs, running.port, signer.sign({"sub": f"u{i}", "exp": time.time() + 60}), timeout=30))
+            took.append(time.monotonic() - start)
+
+        start = time.monotonic()
+        threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        total = time.monotonic() - start
+        assert codes == [grpc.StatusCode.UNAVAILABLE] * n, codes
+        assert total < 4.0, (total, sorted(took))
+        # And now, in the cooldown, every call fails fast.
+        start = time.monotonic()
+        assert purchase(certs, running.port, signer.sign({"sub": "u1", "exp": time.time() + 60})) == grpc.StatusCode.UNAVAILABLE
+        assert time.monotonic() - start < 0.5
+    finally:
+        running.stop(0)
+        hanging.close()
