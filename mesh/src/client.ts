@@ -46,7 +46,9 @@ const upstreams = new Map<string, Upstream>();
  * 1. metrics: what the application sees, one count per logical call;
  * 2. deadline: fixes the call's one deadline (own timeout, inbound remainder, default) before
  *    anything else, so the breaker counts a DeadlineExceeded and retries share the same budget;
- *    also forwards the end user's token and the trace context;
+ *    it records the call's own timeout too, so the breaker can tell a deadline the caller spent
+ *    (not counted) from one the upstream missed; also forwards the end user's token and the
+ *    trace context;
  * 3. breaker: outside retry, so it counts logical calls. An open breaker fails before any
  *    attempt (no retry of a fast-fail), and a call rescued by a retry counts as a success: the
  *    caller was served. Retries are capped at 20% of calls, so they cannot hide an outage
