@@ -1,9 +1,10 @@
-// One circuit breaker per upstream: what counts as a failure, and why not opossum's own rate
-// (docs/architecture.md, "Retries and breakers").
+// One circuit breaker per upstream, or per endpoint of an upstream with several: what counts as a
+// failure, and why not opossum's own rate (docs/architecture.md, "Retries and breakers").
 import CircuitBreaker from "opossum";
 import { Code, ConnectError, type ContextValues, type Interceptor } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { deadlineKey, ownTimeoutKey } from "./deadline.js";
+import { endpointKey } from "./transport.js";
 
 /** The ErrorInfo domain of errors the mesh itself raises. */
 export const MESH_DOMAIN = "mesh.shop.local";
@@ -30,14 +31,18 @@ export interface BreakerOptions {
    * of its own timeout and this many ms left; with less, its caller spent the budget (default 250).
    */
   deadlineFloorMs?: number;
+  /** The one address this breaker guards, when the target has several (named in its errors). */
+  endpoint?: string;
   /** Called on every state change (for the state gauge). */
-  onStateChange?: (target: string, state: BreakerState) => void;
+  onStateChange?: (target: string, state: BreakerState, endpoint?: string) => void;
 }
 
 /** A circuit breaker for one upstream target. */
 export interface Breaker {
   /** The upstream it guards. */
   readonly target: string;
+  /** The address it guards, when it is one of the target's several. */
+  readonly endpoint: string | undefined;
   /**
    * Runs `fn` through the breaker; an open breaker (or a half-open one whose probe is in flight)
    * rejects at once with Unavailable. `budget` is what the call was sent with (see createBreaker).
@@ -45,6 +50,8 @@ export interface Breaker {
   run<T>(fn: () => Promise<T>, budget?: CallBudget): Promise<T>;
   /** The current state. */
   state(): BreakerState;
+  /** True when a call would be let through now: closed, or half-open with no probe in flight. */
+  admits(): boolean;
   /** Counted calls and failures in the current window (business errors are in neither). */
   window(): { calls: number; failures: number };
   /** Stops the breaker's timers. */
@@ -119,7 +126,7 @@ export function createBreaker(target: string, opts: BreakerOptions = {}): Breake
   let probing = false; // the half-open probe is in flight
   const setState = (s: BreakerState) => {
     state = s;
-    opts.onStateChange?.(target, s);
+    opts.onStateChange?.(target, s, opts.endpoint);
   };
   cb.on("open", () => setState("open"));
   cb.on("halfOpen", () => setState("halfOpen"));
@@ -164,11 +171,12 @@ export function createBreaker(target: string, opts: BreakerOptions = {}): Breake
 
   return {
     target,
+    endpoint: opts.endpoint,
     async run<T>(fn: () => Promise<T>, budget?: CallBudget): Promise<T> {
       const probe = !cb.closed;
       if (probe) {
         // Open, or half-open with its one probe already in flight: nothing is sent.
-        if (!cb.halfOpen || probing) throw circuitOpenError(target);
+        if (!cb.halfOpen || probing) throw circuitOpenError(target, opts.endpoint);
         probing = true;
       }
       let out: T;
@@ -196,23 +204,64 @@ export function createBreaker(target: string, opts: BreakerOptions = {}): Breake
       return out;
     },
     state: () => state,
+    admits: () => cb.closed || (cb.halfOpen && !probing),
     window,
     shutdown: () => cb.shutdown(),
   };
 }
 
-/** The error of a call a breaker refused (Unavailable, ErrorInfo CIRCUIT_OPEN): it was never sent. */
-function circuitOpenError(target: string): ConnectError {
+/**
+ * The error of a call a breaker refused (Unavailable, ErrorInfo CIRCUIT_OPEN): it was never sent.
+ * Without `endpoint` for a target of several endpoints, every one of them refused it.
+ */
+function circuitOpenError(target: string, endpoint?: string): ConnectError {
   // The reason tells a caller that nothing was sent (a saga may treat it as "unsent").
-  return new ConnectError(`circuit open for ${target}`, Code.Unavailable, undefined, [
-    { desc: ErrorInfoSchema, value: { reason: CIRCUIT_OPEN, domain: MESH_DOMAIN, metadata: { target } } },
+  const metadata: Record<string, string> = endpoint === undefined ? { target } : { target, endpoint };
+  return new ConnectError(`circuit open for ${target}${endpoint === undefined ? "" : ` at ${endpoint}`}`, Code.Unavailable, undefined, [
+    { desc: ErrorInfoSchema, value: { reason: CIRCUIT_OPEN, domain: MESH_DOMAIN, metadata } },
   ]);
+}
+
+/** True when `err` is a breaker's refusal (nothing was sent, so there is nothing to retry). */
+export function isCircuitOpen(err: ConnectError): boolean {
+  return err.findDetails(ErrorInfoSchema).some((i) => i.reason === CIRCUIT_OPEN && i.domain === MESH_DOMAIN);
 }
 
 /** The budget `req` is sent with, from the deadline interceptor's context values (none without a deadline). */
 export function budgetOf(req: { contextValues: ContextValues }): CallBudget | undefined {
   const deadline = req.contextValues.get(deadlineKey);
   return deadline === undefined ? undefined : { leftMs: deadline - Date.now(), ownMs: req.contextValues.get(ownTimeoutKey) };
+}
+
+/**
+ * Runs every attempt on one of a target's endpoints (one channel each), through that endpoint's
+ * breaker: round robin over the endpoints whose breaker admits a call, passing over one whose
+ * channel is `down` (failing to connect) while another is not. It sits inside the retry, so a
+ * retry goes to the next endpoint and each breaker counts the attempts its endpoint got. When
+ * every breaker refuses, the call fails at once (CIRCUIT_OPEN without an endpoint), nothing sent.
+ */
+export function createEndpointInterceptor(breakers: Breaker[], down: (endpoint: number) => boolean): Interceptor {
+  let cursor = 0;
+  const pick = (): number | undefined => {
+    let fallback: number | undefined;
+    for (let k = 0; k < breakers.length; k++) {
+      const i = (cursor + k) % breakers.length;
+      if (!breakers[i]!.admits()) continue;
+      if (!down(i)) {
+        cursor = i + 1;
+        return i;
+      }
+      fallback ??= i;
+    }
+    if (fallback !== undefined) cursor = fallback + 1;
+    return fallback;
+  };
+  return (next) => (req) => {
+    const i = pick();
+    if (i === undefined) return Promise.reject(circuitOpenError(breakers[0]!.target));
+    req.contextValues.set(endpointKey, i);
+    return breakers[i]!.run(() => next(req), budgetOf(req));
+  };
 }
 
 /** Runs every call of a client through `breaker` (a stream counts once, when it starts). */

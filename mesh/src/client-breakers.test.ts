@@ -3,12 +3,14 @@
 import * as grpc from "@grpc/grpc-js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
+import { isCircuitOpen } from "./breaker.js";
 import { breakerOf, closeClients, createClient, type ClientOptions } from "./client.js";
 import { defaultLimits, type MeshConfig } from "./config.js";
 import { runWithInboundCall } from "./context.js";
 import { sleep } from "./sleep.js";
 import { startBareServer, type BareServer } from "./testing/index.js";
 import { loadTopology } from "./topology.js";
+import { meshRegistry } from "./metrics.js";
 
 // Plaintext servers: the credentials are overridden, so no TLS material is needed.
 const config: MeshConfig = {
@@ -37,11 +39,13 @@ afterAll(async () => {
   await server.close();
 });
 
+// A GetProduct call's outcome: "OK" or the code's name.
+const outcome = (p: Promise<unknown>) => p.then(() => "OK", (e: unknown) => Code[ConnectError.from(e).code]);
+
 function client(target: string, breaker: ClientOptions["breaker"]) {
   const opts = { target, address: server.address, config, credentials: insecure, retry: false as const, breaker };
   const c = createClient(CatalogService, opts);
-  const call = (id: string) => c.getProduct({ id }).then(() => "OK", (e: unknown) => Code[ConnectError.from(e).code]);
-  return { call, breaker: () => breakerOf(opts)! };
+  return { call: (id: string) => outcome(c.getProduct({ id })), breaker: () => breakerOf(opts)! };
 }
 
 // Runs fn as if inside a handler whose own caller left it `budgetMs` (what the deadline interceptor inherits).
@@ -88,5 +92,95 @@ describe("a deadline the caller spent is not the upstream's failure (item 7)", (
     expect(breaker().state()).toBe("halfOpen");
     expect(await call("slow")).toBe("OK");
     expect(breaker().state()).toBe("closed");
+  });
+});
+
+describe("one breaker per replica (item 8)", () => {
+  // Two replicas on their own free ports behind one `ipv4:a,b` target, as the runner writes CATALOG_ADDR.
+  async function replicas(answerOfBad: (id: string) => Promise<unknown>) {
+    const hits = { bad: 0, good: 0 };
+    const bad = await catalogServer((id) => (hits.bad++, answerOfBad(id)));
+    const good = await catalogServer(async (id) => (hits.good++, { product: { id } }));
+    const opts = {
+      target: "catalog", address: `ipv4:${bad.address},${good.address}`, config, credentials: insecure,
+      breaker: { volumeThreshold: 4, errorThresholdPercentage: 50, resetTimeoutMs: 300 },
+    };
+    const c = createClient(CatalogService, opts);
+    const call = (id: string) => outcome(c.getProduct({ id }));
+    const breakerAt = (s: BareServer) => breakerOf({ ...opts, endpoint: s.address })!;
+    const calls = async (n: number) => {
+      const codes: string[] = [];
+      for (let i = 0; i < n; i++) codes.push(await call(`p${i}`));
+      return codes;
+    };
+    return { c, hits, bad, good, call, calls, breakerAt, close: () => Promise.all([bad.close(), good.close()]) };
+  }
+  afterEach(() => closeClients());
+
+  test("a replica answering Internal trips only its own breaker; the other serves every call, and the first gets traffic again after its reset", async () => {
+    let failing = true;
+    const r = await replicas(async (id) => {
+      if (failing) throw new ConnectError("boom", Code.Internal);
+      return { product: { id } };
+    });
+    try {
+      for (let i = 0; i < 40 && r.breakerAt(r.bad).state() !== "open"; i++) await r.call(`warm${i}`);
+      expect(r.breakerAt(r.bad).state()).toBe("open");
+      const before = { ...r.hits };
+      const codes = await r.calls(50);
+      expect(codes.filter((c) => c !== "OK")).toEqual([]);
+      expect(r.hits.good - before.good).toBe(50);
+      expect(r.hits.bad - before.bad).toBe(0);
+      expect(r.breakerAt(r.good).state()).toBe("closed");
+      expect(r.breakerAt(r.good).window().failures).toBe(0);
+      const text = await meshRegistry.metrics();
+      expect(text).toContain(`shop_breaker_state{target="catalog",endpoint="${r.bad.address}"} 2`);
+      expect(text).toContain(`shop_breaker_state{target="catalog",endpoint="${r.good.address}"} 0`);
+
+      // Recovered: after its reset, its probe succeeds and it is back in the rotation.
+      failing = false;
+      await sleep(350);
+      const after = { ...r.hits };
+      expect((await r.calls(20)).filter((c) => c !== "OK")).toEqual([]);
+      expect(r.breakerAt(r.bad).state()).toBe("closed");
+      // Round robin again: half of the 20, give or take the probe.
+      expect(r.hits.bad - after.bad).toBeGreaterThanOrEqual(9);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test("a replica whose port is closed costs no failed call: the attempt is retried on the other", async () => {
+    const r = await replicas(async (id) => ({ product: { id } }));
+    await r.bad.close();
+    try {
+      expect((await r.calls(30)).filter((c) => c !== "OK")).toEqual([]);
+      expect(r.hits.good).toBe(30);
+      expect(r.hits.bad).toBe(0);
+    } finally {
+      await r.close();
+    }
+  });
+
+  test("when every replica's breaker is open, a call fails at once with Unavailable, nothing sent", async () => {
+    // Both unwell: the first answers Internal, the second's port is closed.
+    const r = await replicas(() => Promise.reject(new ConnectError("boom", Code.Internal)));
+    await r.good.close();
+    try {
+      for (let i = 0; i < 40 && (r.breakerAt(r.bad).state() !== "open" || r.breakerAt(r.good).state() !== "open"); i++) {
+        await r.call(`warm${i}`);
+      }
+      expect([r.breakerAt(r.bad).state(), r.breakerAt(r.good).state()]).toEqual(["open", "open"]);
+      const hits = { ...r.hits };
+      const start = Date.now();
+      const err = await r.c.getProduct({ id: "x" }).catch((e: unknown) => ConnectError.from(e));
+      expect(Date.now() - start).toBeLessThan(50); // no backoff, no attempt
+      expect(err).toBeInstanceOf(ConnectError);
+      expect((err as ConnectError).code).toBe(Code.Unavailable);
+      expect(isCircuitOpen(err as ConnectError)).toBe(true);
+      expect(r.hits).toEqual(hits);
+    } finally {
+      await r.close();
+    }
   });
 });
