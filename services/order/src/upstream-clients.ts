@@ -1,7 +1,7 @@
 // The saga's Upstreams over mesh clients. This is where transport outcomes become saga facts:
 // which charge errors prove that nothing was taken, and which leave the outcome unknown.
 import { Code, ConnectError } from "@connectrpc/connect";
-import { breakerOf, CIRCUIT_OPEN, createClient, inboundCall, MESH_DOMAIN, PreconditionError, reasonOf, runWithInboundCall, type MeshConfig } from "@shopmesh/mesh";
+import { breakersOf, CIRCUIT_OPEN, createClient, inboundCall, MESH_DOMAIN, PreconditionError, reasonOf, runWithInboundCall, type MeshConfig } from "@shopmesh/mesh";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { ChargeStatus, PaymentService } from "@shopmesh/gen/shop/payment/v1/payment_pb.js";
@@ -75,7 +75,9 @@ export function createUpstreamClients(mesh: MeshConfig, addr: UpstreamAddresses,
       await recommendation.recordPurchase({ orderId, items }, { signal });
     },
     paymentCircuitOpen() {
-      return breakerOf({ target: "payment", address: addr.payment, config: mesh })?.state() === "open";
+      // Open only when every breaker is: with replicas, each has its own.
+      const breakers = breakersOf({ target: "payment", address: addr.payment, config: mesh });
+      return breakers.length > 0 && breakers.every((b) => b.state() === "open");
     },
   };
 }
