@@ -21,6 +21,14 @@ export async function meshPids(): Promise<Map<string, number>> {
   return pids;
 }
 
+/**
+ * The processes whose pid changed between two meshPids() readings, besides the runner's
+ * supervisor (stopProcess stops it and meshUp starts a new one: the scenario's own doing).
+ */
+export function restartedBetween(before: Map<string, number>, after: Map<string, number>): string[] {
+  return [...before].filter(([name, pid]) => name !== "supervisor" && after.get(name) !== pid).map(([name]) => name);
+}
+
 /** The pid of one recorded process; throws when it is not running. */
 export async function pidOf(name: string): Promise<number> {
   const pid = (await meshPids()).get(name);
