@@ -1,5 +1,5 @@
 # The one-machine mesh (issue 6): make up / down / status / logs, and the e2e tests through the edge.
-.PHONY: up down status logs restart test-e2e
+.PHONY: up down status logs restart admin test-e2e
 
 MESH_CLI := node runner/dist/cli.js
 
@@ -14,6 +14,12 @@ status: ## Show the mesh's table again (service, address, health, metrics, log)
 
 restart: build ## Rolling restart of one service, a replica at a time, drained from the edge first: make restart SERVICE=catalog
 	@$(MESH_CLI) restart $(SERVICE)
+
+# Register grants no role; an admin comes only from this operator action (services/auth/src/domain/admin.ts).
+admin: build ## Make an admin: EMAIL=… creates the account (password in .run/admin/), USER_ID=u_… grants an existing one
+	@if [ -n "$(EMAIL)" ]; then node services/auth/dist/admin-main.js --email "$(EMAIL)" --password-file ".run/admin/$(EMAIL).password"; \
+	elif [ -n "$(USER_ID)" ]; then node services/auth/dist/admin-main.js --user-id "$(USER_ID)"; \
+	else echo "usage: make admin EMAIL=you@example.com, or make admin USER_ID=u_… for an account that exists"; exit 2; fi
 
 logs: ## Follow every log of the mesh
 	@tail -n 20 -F .run/logs/*.log

@@ -98,13 +98,19 @@ test("opens after the configured failures, then fails fast without reaching the 
   expect(q(ff, 0.99)).toBeLessThan(20); // loose: the machine is shared, GC pauses land in the tail
 });
 
+// Opens a breaker of volume threshold 2 with two failures, then waits out its reset.
+async function halfOpened(resetTimeoutMs: number) {
+  const g = guarded({ volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs });
+  await g.call("down");
+  await g.call("down");
+  expect(g.breaker.state()).toBe("open");
+  await new Promise((r) => setTimeout(r, resetTimeoutMs + 50));
+  expect(g.breaker.state()).toBe("halfOpen");
+  return g;
+}
+
 test("half-open lets one probe through: a success closes it, a failure reopens it", async () => {
-  const { breaker, call } = guarded({ volumeThreshold: 2, errorThresholdPercentage: 50, resetTimeoutMs: 150 });
-  await call("down");
-  await call("down");
-  expect(breaker.state()).toBe("open");
-  await new Promise((r) => setTimeout(r, 200));
-  expect(breaker.state()).toBe("halfOpen");
+  const { breaker, call } = await halfOpened(150);
   expect(await call("down")).toBe(Code.Unavailable); // the probe fails
   expect(breaker.state()).toBe("open");
   await new Promise((r) => setTimeout(r, 200));
@@ -118,6 +124,13 @@ test("half-open lets one probe through: a success closes it, a failure reopens i
   expect(await call("down")).toBe(Code.Unavailable);
   expect(breaker.state()).toBe("closed");
   expect(await call("ok")).toBe(0);
+});
+
+test("half-open: a business error answering the probe closes it (the upstream answered)", async () => {
+  const { breaker, call } = await halfOpened(100);
+  expect(await call("nf")).toBe(Code.NotFound);
+  expect(breaker.state()).toBe("closed");
+  expect(breaker.window()).toEqual({ calls: 0, failures: 0 });
 });
 
 test("storms of business errors leave it closed and are not counted", async () => {

@@ -11,8 +11,8 @@ export interface ClientMetrics {
   handling: Histogram<"grpc_service" | "grpc_method">;
   /** shop_client_retries_total{target} */
   retries: Counter<"target">;
-  /** shop_breaker_state{target}: 0 closed, 1 half-open, 2 open. */
-  breakerState: Gauge<"target">;
+  /** shop_breaker_state{target[,endpoint]}: 0 closed, 1 half-open, 2 open. */
+  breakerState: Gauge<"target" | "endpoint">;
 }
 
 // gRPC's own spelling of each code, as grpc-prometheus and the server side label them.
@@ -66,8 +66,8 @@ export function clientMetrics(registry: Registry = meshRegistry): ClientMetrics 
     })),
     breakerState: get("shop_breaker_state", () => new Gauge({
       name: "shop_breaker_state",
-      help: "Circuit breaker state per upstream target: 0 closed, 1 half-open, 2 open.",
-      labelNames: ["target"] as const,
+      help: "Circuit breaker state per upstream target (and endpoint, when it has several): 0 closed, 1 half-open, 2 open.",
+      labelNames: ["target", "endpoint"] as const,
       registers: [registry],
     })),
   };
@@ -75,9 +75,9 @@ export function clientMetrics(registry: Registry = meshRegistry): ClientMetrics 
   return m;
 }
 
-/** Sets the breaker state gauge of `target`. */
-export function recordBreakerState(m: ClientMetrics, target: string, state: BreakerState): void {
-  m.breakerState.set({ target }, stateValue[state]);
+/** Sets the breaker state gauge of `target`, or of one of its endpoints when it has several. */
+export function recordBreakerState(m: ClientMetrics, target: string, state: BreakerState, endpoint?: string): void {
+  m.breakerState.set(endpoint === undefined ? { target } : { target, endpoint }, stateValue[state]);
 }
 
 /**

@@ -1,21 +1,24 @@
 // Typed clients of other services, with the mesh's interceptors (docs/architecture.md, "Calling other services").
 import * as grpc from "@grpc/grpc-js";
 import type { DescService } from "@bufbuild/protobuf";
-import { createClient as createConnectClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createClient as createConnectClient, type Client, type Interceptor } from "@connectrpc/connect";
 import type { MeshConfig } from "./config.js";
 import { inboundCall } from "./context.js";
 import { outboundTraceparent } from "./trace.js";
-import { createBreaker, createBreakerInterceptor, type Breaker, type BreakerOptions } from "./breaker.js";
+import { createBreaker, createBreakerInterceptor, createEndpointInterceptor, type Breaker, type BreakerOptions } from "./breaker.js";
 import { clientMetrics, createMetricsInterceptor, recordBreakerState } from "./client-metrics.js";
 import { createDeadlineInterceptor, type InboundCallInfo } from "./deadline.js";
 import { createRetryInterceptor, type RetryOptions } from "./retry.js";
-import { createGrpcJsTransport } from "./transport.js";
+import { createGrpcJsTransport, type GrpcJsTransport } from "./transport.js";
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
   /** The upstream's name in the topology (e.g. "catalog"): names its breaker, metrics and TLS identity. */
   target: string;
-  /** The upstream's address, "host:port". */
+  /**
+   * The upstream's address: "host:port", or `ipv4:a,b` listing several endpoints (replicas),
+   * which get a channel and a breaker each.
+   */
   address: string;
   /** The mesh config of the calling process (mode and mTLS material). */
   config: MeshConfig;
@@ -31,10 +34,11 @@ export interface ClientOptions {
   interceptors?: Interceptor[];
 }
 
-/** The transport and breaker shared by every client of one upstream. */
+/** The transport and breakers shared by every client of one upstream. */
 interface Upstream {
-  transport: Transport & { close(): void };
-  breaker: Breaker | undefined;
+  transport: GrpcJsTransport;
+  /** By address: one for the whole address, or one per endpoint of an `ipv4:a,b` target. */
+  breakers: Map<string, Breaker>;
 }
 
 const upstreams = new Map<string, Upstream>();
@@ -46,13 +50,21 @@ const upstreams = new Map<string, Upstream>();
  * 1. metrics: what the application sees, one count per logical call;
  * 2. deadline: fixes the call's one deadline (own timeout, inbound remainder, default) before
  *    anything else, so the breaker counts a DeadlineExceeded and retries share the same budget;
- *    also forwards the end user's token and the trace context;
+ *    it records the call's own timeout too, so the breaker can tell a deadline the caller spent
+ *    (not counted) from one the upstream missed; also forwards the end user's token and the
+ *    trace context;
  * 3. breaker: outside retry, so it counts logical calls. An open breaker fails before any
  *    attempt (no retry of a fast-fail), and a call rescued by a retry counts as a success: the
  *    caller was served. Retries are capped at 20% of calls, so they cannot hide an outage
  *    (every attempt of a call failing still counts as a failure);
  * 4. retry (local mode only): idempotent methods, Unavailable only, budgeted, deadline-capped;
  * 5. `opts.interceptors`, then the grpc-js call.
+ *
+ * An address that lists several endpoints (`ipv4:a,b`, the runner's replicas) gets one channel
+ * and one breaker per endpoint instead, so one bad replica is cut off alone: after the retry,
+ * an endpoint interceptor sends each attempt to the next endpoint whose breaker admits it
+ * (round robin), through that breaker (createEndpointInterceptor). A retry then goes to another
+ * replica, as grpc-js's fail-over between the addresses of one channel did for a replica down.
  *
  * Channels and breakers are cached per (caller identity, mode, target, address): creating a
  * client per request is cheap and shares one HTTP/2 connection. The first options win.
@@ -65,18 +77,35 @@ export function createClient<T extends DescService>(service: T, opts: ClientOpti
 export function closeClients(): void {
   for (const u of upstreams.values()) {
     u.transport.close();
-    u.breaker?.shutdown();
+    for (const b of u.breakers.values()) b.shutdown();
   }
   upstreams.clear();
 }
 
-/** The breaker guarding `target` for clients built from `opts`, if one was created. */
-export function breakerOf(opts: Pick<ClientOptions, "target" | "address" | "config">): Breaker | undefined {
-  return upstreams.get(keyOf(opts))?.breaker;
+type UpstreamKey = Pick<ClientOptions, "target" | "address" | "config">;
+
+/**
+ * The breaker guarding `target` for clients built from `opts`, if one was created. When the
+ * address lists several endpoints, the breaker of `endpoint` (one of them, "host:port").
+ */
+export function breakerOf(opts: UpstreamKey & { endpoint?: string }): Breaker | undefined {
+  return upstreams.get(keyOf(opts))?.breakers.get(opts.endpoint ?? opts.address);
 }
 
-function keyOf(opts: Pick<ClientOptions, "target" | "address" | "config">): string {
+/** Every breaker of `target` for clients built from `opts`: one, or one per endpoint. */
+export function breakersOf(opts: UpstreamKey): Breaker[] {
+  return [...(upstreams.get(keyOf(opts))?.breakers.values() ?? [])];
+}
+
+function keyOf(opts: UpstreamKey): string {
   return `${opts.config.name}|${opts.config.mode}|${opts.target}|${opts.address}`;
+}
+
+/** The endpoints an address lists: each "host:port" of `ipv4:a,b` (or ipv6), with its own grpc-js target. */
+function endpointsOf(address: string): { address: string; target: string }[] {
+  const m = /^(ipv4|ipv6):(.+)$/.exec(address);
+  if (!m) return [{ address, target: address }];
+  return m[2]!.split(",").map((a) => ({ address: a, target: `${m[1]}:${a}` }));
 }
 
 function upstreamOf(opts: ClientOptions): Upstream {
@@ -84,22 +113,33 @@ function upstreamOf(opts: ClientOptions): Upstream {
   let u = upstreams.get(key);
   if (u) return u;
   const metrics = clientMetrics();
-  const breaker =
-    opts.breaker === false
-      ? undefined
-      : createBreaker(opts.target, {
-          ...opts.breaker,
-          onStateChange: (target, state) => {
-            recordBreakerState(metrics, target, state);
-            opts.breaker && opts.breaker.onStateChange?.(target, state);
-          },
-        });
-  if (breaker) recordBreakerState(metrics, opts.target, "closed");
+  const breakerOpts = opts.breaker;
+  const newBreaker = (endpoint?: string) => {
+    if (breakerOpts === false) return undefined;
+    recordBreakerState(metrics, opts.target, "closed", endpoint);
+    return createBreaker(opts.target, {
+      ...breakerOpts,
+      endpoint,
+      onStateChange: (target, state) => {
+        recordBreakerState(metrics, target, state, endpoint);
+        breakerOpts?.onStateChange?.(target, state, endpoint);
+      },
+    });
+  };
+  // Without breakers, several endpoints stay on one channel (grpc-js fails over between them).
+  const endpoints = breakerOpts === false ? [] : endpointsOf(opts.address);
+  const perEndpoint = endpoints.length > 1;
+  const breakers = new Map<string, Breaker>();
+  for (const e of perEndpoint ? endpoints : [{ address: opts.address }]) {
+    const b = newBreaker(perEndpoint ? e.address : undefined);
+    if (b) breakers.set(e.address, b);
+  }
   const interceptors: Interceptor[] = [
     createMetricsInterceptor(metrics),
     createDeadlineInterceptor({ defaultTimeoutMs: opts.defaultTimeoutMs, inbound: inboundInfo }),
   ];
-  if (breaker) interceptors.push(createBreakerInterceptor(breaker));
+  const single = breakers.get(opts.address);
+  if (single) interceptors.push(createBreakerInterceptor(single));
   // Two retrying layers multiply attempts: behind a sidecar, Istio's retry policy is the only one.
   if (opts.config.mode === "local" && opts.retry !== false) {
     const retryOpts = opts.retry ?? {};
@@ -114,20 +154,23 @@ function upstreamOf(opts: ClientOptions): Upstream {
       }),
     );
   }
+  if (perEndpoint) {
+    const failing = (i: number) => transport.connectivity(i) === grpc.connectivityState.TRANSIENT_FAILURE;
+    interceptors.push(createEndpointInterceptor([...breakers.values()], failing));
+  }
   interceptors.push(...(opts.interceptors ?? []));
-  u = {
-    transport: createGrpcJsTransport({
-      address: opts.address,
-      credentials: opts.credentials ?? credentialsOf(opts.config),
-      interceptors,
-      // Checks the upstream's certificate names the service we meant to call (DNS:<name> SAN).
-      channelOptions:
-        opts.credentials === undefined && opts.config.mode === "local" && opts.target in opts.config.topology.services
-          ? { "grpc.ssl_target_name_override": opts.target }
-          : {},
-    }),
-    breaker,
-  };
+  const transport = createGrpcJsTransport({
+    address: opts.address,
+    endpoints: perEndpoint ? endpoints.map((e) => e.target) : undefined,
+    credentials: opts.credentials ?? credentialsOf(opts.config),
+    interceptors,
+    // Checks the upstream's certificate names the service we meant to call (DNS:<name> SAN).
+    channelOptions:
+      opts.credentials === undefined && opts.config.mode === "local" && opts.target in opts.config.topology.services
+        ? { "grpc.ssl_target_name_override": opts.target }
+        : {},
+  });
+  u = { transport, breakers };
   upstreams.set(key, u);
   return u;
 }

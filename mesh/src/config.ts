@@ -36,8 +36,17 @@ export interface MeshLimits {
   maxMessageBytes: number;
   /** Inbound deadlines are capped to this many ms; calls without a deadline get it too. */
   maxDeadlineMs: number;
-  /** In-flight calls per server beyond which new calls are shed with ResourceExhausted. */
+  /** In-flight unary calls per server beyond which new ones are shed with ResourceExhausted. */
   maxConcurrentCalls: number;
+  /** Open server streams per server beyond which new ones are refused (ResourceExhausted): a budget
+   * of their own, so held streams never starve unary calls (issue 14). */
+  maxConcurrentStreams: number;
+  /** Open streams per caller: per end user when a valid JWT came, else per client address (the one
+   * the edge forwards in x-forwarded-for, or the peer's). */
+  maxStreamsPerCaller: number;
+  /** A stream's longest life, ms: then the server ends it with OK (trailer x-shop-stream-end:
+   * max-lifetime), and the client opens it again. */
+  maxStreamLifetimeMs: number;
 }
 
 /** Everything serve() and createClient() need to know about the mesh. */
@@ -61,8 +70,12 @@ export interface MeshConfig {
   host?: string;
 }
 
-/** Default limits: gRPC's usual 4 MiB, a 30 s deadline cap, 1024 calls in flight. */
-export const defaultLimits: MeshLimits = { maxMessageBytes: 4 * 1024 * 1024, maxDeadlineMs: 30_000, maxConcurrentCalls: 1024 };
+/**
+ * Default limits: gRPC's usual 4 MiB, a 30 s deadline cap, 1024 unary calls in flight, and 2048
+ * open streams, 32 per caller, each ended after 30 minutes (the edge holds a stream at most an hour).
+ */
+export const defaultLimits: MeshLimits = { maxMessageBytes: 4 * 1024 * 1024, maxDeadlineMs: 30_000, maxConcurrentCalls: 1024,
+  maxConcurrentStreams: 2048, maxStreamsPerCaller: 32, maxStreamLifetimeMs: 30 * 60_000 };
 
 /** Loads ca.pem, <name>.pem and <name>-key.pem from certDir, with a clear error when one is missing. */
 export function loadTlsMaterial(certDir: string, name: string): TlsMaterial {
@@ -79,7 +92,8 @@ export function loadTlsMaterial(certDir: string, name: string): TlsMaterial {
 /**
  * Builds the MeshConfig from the environment: MESH_MODE (local|istio, default local), MESH_SERVICE_NAME
  * (or `name`), MESH_CERT_DIR (default .run/certs of the cwd; local mode), JWKS_URL, JWT_ISSUER,
- * JWT_AUDIENCE, MESH_TOPOLOGY, MESH_MAX_MESSAGE_BYTES, MESH_MAX_DEADLINE_MS, MESH_MAX_CONCURRENT_CALLS.
+ * JWT_AUDIENCE, MESH_TOPOLOGY, MESH_MAX_MESSAGE_BYTES, MESH_MAX_DEADLINE_MS, MESH_MAX_CONCURRENT_CALLS,
+ * MESH_MAX_CONCURRENT_STREAMS, MESH_MAX_STREAMS_PER_CALLER, MESH_MAX_STREAM_LIFETIME_MS.
  * Throws at start when something required is missing or malformed.
  */
 export function loadMeshConfig(env: NodeJS.ProcessEnv = process.env, name?: string): MeshConfig {
@@ -97,6 +111,9 @@ export function loadMeshConfig(env: NodeJS.ProcessEnv = process.env, name?: stri
     maxMessageBytes: intEnv(env, "MESH_MAX_MESSAGE_BYTES", defaultLimits.maxMessageBytes),
     maxDeadlineMs: intEnv(env, "MESH_MAX_DEADLINE_MS", defaultLimits.maxDeadlineMs),
     maxConcurrentCalls: intEnv(env, "MESH_MAX_CONCURRENT_CALLS", defaultLimits.maxConcurrentCalls),
+    maxConcurrentStreams: intEnv(env, "MESH_MAX_CONCURRENT_STREAMS", defaultLimits.maxConcurrentStreams),
+    maxStreamsPerCaller: intEnv(env, "MESH_MAX_STREAMS_PER_CALLER", defaultLimits.maxStreamsPerCaller),
+    maxStreamLifetimeMs: intEnv(env, "MESH_MAX_STREAM_LIFETIME_MS", defaultLimits.maxStreamLifetimeMs),
   };
   const host = env.HOST || (mode === "istio" ? "0.0.0.0" : "127.0.0.1");
   return { mode, name: self, certDir, tls, jwt, topology, limits, host };

@@ -8,6 +8,14 @@ export const deadlineKey = createContextKey<number | undefined>(undefined, {
   description: "mesh outbound deadline (epoch ms)",
 });
 
+/**
+ * The call's own timeout in ms (its `timeoutMs`, else the client default), before the inbound
+ * call's remainder capped it: the breaker compares the budget a call was sent with against it.
+ */
+export const ownTimeoutKey = createContextKey<number | undefined>(undefined, {
+  description: "mesh outbound call's own timeout (ms)",
+});
+
 /** What the client needs to know about the inbound call it is made from (if any). */
 export interface InboundCallInfo {
   /** Absolute deadline of the inbound call (epoch ms), if the caller set one. */
@@ -31,7 +39,7 @@ export interface DeadlineOptions {
 /**
  * Gives every outbound call a deadline: the earliest of the call's own timeout, the inbound
  * call's remaining deadline and the client default. Also forwards the end user's token and
- * the trace context of the inbound call.
+ * the trace context of the inbound call. Records the call's own timeout (ownTimeoutKey).
  */
 export function createDeadlineInterceptor(opts: DeadlineOptions = {}): Interceptor {
   const defaultTimeoutMs = opts.defaultTimeoutMs ?? 2000;
@@ -40,6 +48,7 @@ export function createDeadlineInterceptor(opts: DeadlineOptions = {}): Intercept
     const inbound = inboundOf();
     const now = Date.now();
     let deadline = req.contextValues.get(deadlineKey) ?? now + defaultTimeoutMs;
+    req.contextValues.set(ownTimeoutKey, deadline - now);
     if (inbound?.deadline !== undefined && inbound.deadline < deadline) {
       deadline = inbound.deadline;
     }

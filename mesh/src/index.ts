@@ -28,7 +28,7 @@ export type { JwtVerifier } from "./jwt.js";
 export { makeDevCerts } from "./identity-certs.js";
 export { identityFromCertificate, identityFromXfcc, identityFromSpiffe } from "./identity.js";
 // mesh-client
-export { createClient, closeClients, breakerOf, credentialsOf } from "./client.js";
+export { createClient, closeClients, breakerOf, breakersOf, credentialsOf } from "./client.js";
 export type { ClientOptions } from "./client.js";
 export { createGrpcJsTransport, defaultChannelOptions, statusToError } from "./transport.js";
 export type { GrpcJsTransportOptions } from "./transport.js";

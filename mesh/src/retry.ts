@@ -1,6 +1,7 @@
 // Client retries: which calls, when, and how many (docs/architecture.md, "Retries and breakers").
 import { MethodOptions_IdempotencyLevel as Idempotency } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type Interceptor, type UnaryRequest } from "@connectrpc/connect";
+import { isCircuitOpen } from "./breaker.js";
 import { abortReasonToError, deadlineKey } from "./deadline.js";
 import { sleep } from "./sleep.js";
 
@@ -65,7 +66,9 @@ export function isRetrySafe(method: { idempotency: Idempotency }): boolean {
  * - the method is NO_SIDE_EFFECTS or IDEMPOTENT (the contract is the only judge of safety);
  * - the error is Unavailable. ResourceExhausted is NOT retried: it is the upstream's load
  *   shedding (or an oversized message), and retrying an overloaded server feeds the overload;
- *   the breaker reacts to it instead;
+ *   the breaker reacts to it instead. Nor is a breaker's refusal (CIRCUIT_OPEN): nothing was
+ *   sent, and a breaker stays open for seconds (per-endpoint breakers sit inside the retry,
+ *   and refuse a call only when every endpoint's is open);
  * - the retry budget has a token (retries stay below `budgetRatio` of calls: no retry storms);
  * - the jittered backoff plus a minimal attempt still fits before the call's deadline.
  * Server streams are not retried: their request iterable can be read only once.
@@ -85,7 +88,7 @@ export function createRetryInterceptor(opts: RetryOptions = {}): Interceptor {
         return await next(req);
       } catch (e) {
         const err = ConnectError.from(e);
-        if (err.code !== Code.Unavailable || attempt >= maxAttempts || req.signal.aborted) {
+        if (err.code !== Code.Unavailable || isCircuitOpen(err) || attempt >= maxAttempts || req.signal.aborted) {
           throw err;
         }
         // Full jitter spreads the retries of many callers that failed together.

@@ -78,6 +78,10 @@ interface Running {
   deadline: number;
   /** Ends the call with DeadlineExceeded and aborts its signal. */
   expire: () => void;
+  /** When a stream reaches its maximum lifetime, epoch ms (Infinity for unary calls). */
+  retireAt: number;
+  /** Ends the stream cleanly (OK) at its maximum lifetime. */
+  retire: () => void;
 }
 
 /** Deadline sweep period: the precision of our deadline cap (grpc-js enforces client deadlines exactly). */
@@ -132,7 +136,10 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
   const active = new Map<LazyAbortController, Running>();
   const sweep = setInterval(() => {
     const now = Date.now();
-    for (const r of active.values()) if (r.deadline <= now) r.expire();
+    for (const r of active.values()) {
+      if (r.deadline <= now) r.expire();
+      else if (r.retireAt <= now) r.retire();
+    }
   }, sweepMs);
   sweep.unref();
   const unreportInflight = reportInflight(opts.name, () => active.size);
@@ -170,20 +177,37 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     else log.info(line, "rpc");
   };
 
-  const begin = (m: MethodEntry, running: Running) => {
+  // Unary calls and streams have budgets of their own: held streams (a watch may idle for
+  // minutes) must never starve unary calls (issue 14: 3,000 idle WatchProduct streams made
+  // GetProduct answer "server overloaded").
+  const open = { unary: 0, server_streaming: 0 };
+  const budget = { unary: limits.maxConcurrentCalls, server_streaming: limits.maxConcurrentStreams };
+  const begin = (m: MethodEntry, running: Running, kind: MethodKind) => {
     m.metrics.start();
     // Shed before doing any work: past the limit, every extra call only adds latency for all.
-    if (active.size >= limits.maxConcurrentCalls) {
+    if (open[kind] >= budget[kind]) {
       shed.inc();
       return undefined;
     }
+    open[kind]++;
     const ac = new LazyAbortController();
     active.set(ac, running);
     return ac;
   };
 
-  const end = (ac: LazyAbortController) => {
-    active.delete(ac);
+  const end = (ac: LazyAbortController, kind: MethodKind) => {
+    if (active.delete(ac)) open[kind]--;
+  };
+
+  // Open streams per caller: the end user when a valid JWT came; otherwise the client's address,
+  // as the edge forwards it (only the edge's word is taken for it), or the peer's own.
+  const streamsOf = new Map<string, number>();
+  const streamOwner = (cur: InboundCall, call: ServerWritableStream<Buffer, Buffer>): string => {
+    if (cur.user) return `user:${cur.user.id}`;
+    const forwarded = cur.caller === "edge" ? (call.metadata.get("x-forwarded-for")[0] as string | undefined) : undefined;
+    // The rightmost entry is the one the edge itself saw; anything left of it came from the client.
+    const addr = forwarded?.split(",").pop()?.trim() || call.getPeer().replace(/:\d+$/, "");
+    return `addr:${addr}`;
   };
 
   // What every call does before its handler runs: admission (access, identity, JWT), the deadline,
@@ -214,8 +238,8 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
 
   const unary = (m: MethodEntry) => (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
     const t0 = performance.now();
-    const running: Running = { deadline: Infinity, expire: noop };
-    const ac = begin(m, running);
+    const running: Running = { deadline: Infinity, expire: noop, retireAt: Infinity, retire: noop };
+    const ac = begin(m, running, "unary");
     if (ac === undefined) {
       finishLog(m, undefined, Code.ResourceExhausted, t0, undefined);
       callback({ code: grpcStatus.RESOURCE_EXHAUSTED, details: "server overloaded, retry later" });
@@ -259,19 +283,21 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     };
     run().catch(fail).finally(() => {
       call.removeListener("cancelled", onCancel);
-      end(ac);
+      end(ac, "unary");
     });
   };
 
   const serverStreaming = (m: MethodEntry) => (call: ServerWritableStream<Buffer, Buffer>) => {
     const t0 = performance.now();
-    const running: Running = { deadline: Infinity, expire: noop };
-    const ac = begin(m, running);
+    const running: Running = { deadline: Infinity, expire: noop, retireAt: Infinity, retire: noop };
+    const ac = begin(m, running, "server_streaming");
     if (ac === undefined) {
       finishLog(m, undefined, Code.ResourceExhausted, t0, undefined);
-      call.emit("error", { code: grpcStatus.RESOURCE_EXHAUSTED, details: "server overloaded, retry later" });
+      call.emit("error", { code: grpcStatus.RESOURCE_EXHAUSTED, details: "too many open streams on this server, retry later" });
       return;
     }
+    let owner: string | undefined;
+    let retired = false;
     let inbound: InboundCall | undefined;
     let done = false;
     const onCancel = () => ac.abort(cancelReason(running.deadline));
@@ -287,6 +313,29 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     };
     const run = async () => {
       const { cur, req, ctx } = await accept(call, m, "server_streaming", ac, running, fail, (i) => { inbound = i; });
+      const who = streamOwner(cur, call);
+      const held = streamsOf.get(who) ?? 0;
+      if (held >= limits.maxStreamsPerCaller) {
+        throw new ConnectError(`too many open streams for this caller (at most ${limits.maxStreamsPerCaller}), retry later`, Code.ResourceExhausted);
+      }
+      streamsOf.set(who, held + 1);
+      owner = who;
+      // At its maximum lifetime a stream ends with OK and says why; the client opens it again
+      // (a watch starts with the current state, so nothing is missed).
+      running.retireAt = Date.now() + limits.maxStreamLifetimeMs;
+      running.retire = () => {
+        running.retireAt = Infinity;
+        retired = true;
+        ctx.responseTrailer.set("x-shop-stream-end", "max-lifetime");
+        ac.abort(new DOMException("stream reached its maximum lifetime", "AbortError"));
+      };
+      const endOk = () => {
+        done = true;
+        finishLog(m, inbound, 0, t0, undefined);
+        const trailer = new Metadata();
+        copyHeaders(ctx.pendingResponseTrailer() ?? new Headers(), trailer);
+        call.end(trailer);
+      };
       try {
         await runWithInboundCall(cur, async () => {
           const iterable = m.impl(req, ctx) as AsyncIterable<unknown>;
@@ -307,20 +356,22 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
           }
         });
         if (done) return;
-        if (ac.aborted) throw ac.reason;
-        done = true;
-        finishLog(m, inbound, 0, t0, undefined);
-        const trailerHeaders = ctx.pendingResponseTrailer();
-        const trailer = new Metadata();
-        if (trailerHeaders !== undefined) copyHeaders(trailerHeaders, trailer);
-        call.end(trailer);
+        if (ac.aborted && !retired) throw ac.reason;
+        endOk();
       } catch (err) {
-        fail(err, ctx.pendingResponseTrailer());
+        // A handler that throws on the abort sent at its lifetime still ends cleanly.
+        if (!retired) fail(err, ctx.pendingResponseTrailer());
+        else if (!done) endOk();
       }
     };
     run().catch(fail).finally(() => {
       call.removeListener("cancelled", onCancel);
-      end(ac);
+      end(ac, "server_streaming");
+      if (owner !== undefined) {
+        const left = (streamsOf.get(owner) ?? 1) - 1;
+        if (left > 0) streamsOf.set(owner, left);
+        else streamsOf.delete(owner);
+      }
     });
   };
 

@@ -13,6 +13,7 @@ import {
 import {
   Code,
   ConnectError,
+  createContextKey,
   createContextValues,
   type ContextValues,
   type Interceptor,
@@ -38,7 +39,23 @@ export interface GrpcJsTransportOptions {
   maxReceiveMessageBytes?: number;
   /** Extra grpc-js channel options (they override the defaults). */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * grpc-js targets of one channel each, instead of one channel to `address`: a call goes to
+   * the one at its `endpointKey` index (an interceptor picks it; the first when unset).
+   */
+  endpoints?: string[];
 }
+
+/** A connect Transport over grpc-js channels. */
+export type GrpcJsTransport = Transport & {
+  /** Closes the channels. */
+  close(): void;
+  /** The connectivity state of the channel at this index of `endpoints` (0 without them). */
+  connectivity(endpoint: number): grpc.connectivityState;
+};
+
+/** Context value: the index in `endpoints` of the channel this call goes to. */
+export const endpointKey = createContextKey<number>(0, { description: "mesh endpoint index" });
 
 /** Channel defaults: keepalive finds dead connections without tripping the server's ping policing. */
 export const defaultChannelOptions: grpc.ChannelOptions = {
@@ -61,16 +78,18 @@ const reservedHeaders = new Set([
 ]);
 
 /**
- * A connect `Transport` over a grpc-js `Client` (one HTTP/2 channel), so connect's typed
+ * A connect `Transport` over a grpc-js `Client` (one HTTP/2 channel, or one per endpoint), so connect's typed
  * clients and interceptors run on the gRPC stack the servers use. Supports unary and server
  * streaming calls; client and bidi streams are not needed by any contract and are refused.
  */
-export function createGrpcJsTransport(opts: GrpcJsTransportOptions): Transport & { close(): void } {
-  const client = new grpc.Client(opts.address, opts.credentials, {
+export function createGrpcJsTransport(opts: GrpcJsTransportOptions): GrpcJsTransport {
+  const channelOptions = {
     ...defaultChannelOptions,
     ...(opts.maxReceiveMessageBytes ? { "grpc.max_receive_message_length": opts.maxReceiveMessageBytes } : {}),
     ...opts.channelOptions,
-  });
+  };
+  const clients = (opts.endpoints ?? [opts.address]).map((t) => new grpc.Client(t, opts.credentials, channelOptions));
+  const clientOf = (values: ContextValues) => clients[values.get(endpointKey)] ?? clients[0]!;
   const interceptors = opts.interceptors ?? [];
   // Unary calls skip connect's runUnaryCall: it makes two AbortControllers, a timer and (on
   // success) a DOMException per call, which the profile showed as a visible share of client CPU.
@@ -78,7 +97,7 @@ export function createGrpcJsTransport(opts: GrpcJsTransportOptions): Transport &
   // cancels the call. The interceptor chain is composed once, not per call.
   const unaryChain = interceptors.reduceRight<(req: UnaryRequest) => Promise<UnaryResponse>>(
     (next, interceptor) => interceptor(next as never) as never,
-    (req) => callUnary(client, codecOf(req.method), req),
+    (req) => callUnary(clientOf(req.contextValues), codecOf(req.method), req),
   );
   // Serializers are made once per method, not per call.
   const codecs = new WeakMap<object, { ser: (m: unknown) => Buffer; de: (b: Buffer) => unknown; path: string }>();
@@ -154,12 +173,16 @@ export function createGrpcJsTransport(opts: GrpcJsTransportOptions): Transport &
           contextValues: values,
           message: input,
         },
-        next: (req: StreamRequest<I, O>) => callServerStream(client, codecOf(method), req),
+        next: (req: StreamRequest<I, O>) => callServerStream(clientOf(req.contextValues), codecOf(method), req),
       });
     },
 
     close() {
-      client.close();
+      for (const c of clients) c.close();
+    },
+
+    connectivity(endpoint) {
+      return clients[endpoint]!.getChannel().getConnectivityState(false);
     },
   };
 }

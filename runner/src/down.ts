@@ -1,8 +1,10 @@
 // `down`: stops exactly the recorded processes that still run, edge first, and keeps .data/.
-import { alive, readState, signal, writeState, type ProcKind } from "./supervisor.js";
+import { stopSupervisor } from "./supervise.js";
+import { alive, signal, writeState, type ProcKind } from "./supervisor.js";
 
 export async function down(): Promise<void> {
-  const procs = readState();
+  // First, or it would restart what this stops.
+  const procs = await stopSupervisor();
   const mine = procs.filter(alive);
   // Edge first, so clients stop arriving, then services, then the stores they use.
   const order: ProcKind[] = ["edge", "reflector", "service", "store"];

@@ -47,6 +47,7 @@ export async function grpcHealth(port: number, certDir: string | undefined, time
 /** Probes a recorded process as its kind answers: TCP for a store, Check in plaintext at the edge, over mTLS elsewhere. */
 export async function probe(proc: Pick<Proc, "kind" | "port">): Promise<Health> {
   if (proc.kind === "store") return (await tcpOpen(proc.port)) ? "SERVING" : "DOWN";
+  if (proc.kind === "supervisor") return "SERVING"; // no port: it serves by running (its caller checked that)
   if (proc.kind === "edge") return grpcHealth(proc.port, undefined);
   return grpcHealth(proc.port, certDir);
 }

@@ -50,7 +50,6 @@ function servicePlan(topology: Topology, instance: Instance, instances: Instance
     // What auth puts in every access token; the services then refuse tokens minted for anything else.
     JWT_ISSUER: "shopmesh-auth",
     JWT_AUDIENCE: "shopmesh",
-    AUTH_ADMIN_EMAILS: "admin@shop.local",
     LOG_LEVEL: "info",
   };
   for (const svc of Object.keys(topology.services)) {

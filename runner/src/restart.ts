@@ -1,10 +1,11 @@
 // `restart <service>`: a rolling restart, one replica at a time, without failing a call.
-import { loadTopology } from "@shopmesh/mesh";
+import { loadTopology, type Topology } from "@shopmesh/mesh";
 import { reloadEdge } from "./edge.js";
 import { repo, topologyFile } from "./paths.js";
 import { plan, replicasFrom } from "./plan.js";
 import { buildInstances, buildRoutes } from "./routes.js";
-import { alive, readState, startHealthy, stop } from "./supervisor.js";
+import { startSupervisor, stopSupervisor } from "./supervise.js";
+import { alive, startHealthy, stop, type Proc } from "./supervisor.js";
 
 /**
  * Restarts every replica of a service, one at a time, without failing a call: the edge stops
@@ -15,7 +16,16 @@ import { alive, readState, startHealthy, stop } from "./supervisor.js";
 export async function restart(service: string): Promise<void> {
   const topology = loadTopology(topologyFile);
   if (!topology.services[service]) throw new Error(`unknown service ${service}; one of ${Object.keys(topology.services).join(", ")}`);
-  const procs = readState();
+  // Stopped for the rolling restart, which would otherwise look like a crash to it.
+  const procs = await stopSupervisor();
+  try {
+    await rolling(service, topology, procs);
+  } finally {
+    startSupervisor(procs);
+  }
+}
+
+async function rolling(service: string, topology: Topology, procs: Proc[]): Promise<void> {
   const running = procs.filter(alive);
   const instances = buildInstances(topology, replicasFrom(process.env, procs));
   const routes = buildRoutes(repo, topology);

@@ -1,15 +1,15 @@
 // The process supervisor of the local mesh: starts planned processes detached (logs in
 // .run/logs/<name>.log), records each in .run/mesh.json with its pid and start time, waits until it
 // serves, and signals only a process it recorded (same pid, same start time), never one it did not
-// start.
+// start. supervise.ts restarts what dies.
 import { type SpawnOptions, execFileSync, spawn } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { probe, tcpOpen } from "./health.js";
 import { logDir, repo, stateFile } from "./paths.js";
 
 /** What a process is to the mesh; it decides the start and stop order and how it is probed. */
-export type ProcKind = "store" | "service" | "reflector" | "edge";
+export type ProcKind = "store" | "service" | "reflector" | "edge" | "supervisor";
 
 /** A process to start (plan.ts makes them from the topology). */
 export interface Plan {
@@ -19,6 +19,8 @@ export interface Plan {
   adminPort?: number;
   command: string[];
   env?: Record<string, string>;
+  /** True when `env` is the whole environment (a restart repeats a process's own), not additions to ours. */
+  wholeEnv?: boolean;
   /** Working directory; default the repo root. */
   cwd?: string;
 }
@@ -37,14 +39,19 @@ export interface Proc {
   port: number;
   adminPort?: number;
   log: string;
+  /** How often supervise.ts restarted it after it died (absent: never). */
+  restarts?: number;
 }
 
 export function readState(): Proc[] {
   return existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, "utf8")) as Proc[]) : [];
 }
 
+/** Writes the record whole or not at all (a rename), so a reader never sees half of it. */
 export function writeState(procs: Proc[]): void {
-  writeFileSync(stateFile, JSON.stringify(procs, null, 2));
+  mkdirSync(dirname(stateFile), { recursive: true });
+  writeFileSync(`${stateFile}.tmp`, JSON.stringify(procs, null, 2));
+  renameSync(`${stateFile}.tmp`, stateFile);
 }
 
 /** The start time of a running pid, or undefined when it is gone (or a zombie). */
@@ -83,12 +90,13 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   }
 }
 
-function start(p: Plan): Proc {
+/** Starts a planned process detached, its output appended to its log; does not wait. */
+export function start(p: Plan): Proc {
   const log = join(logDir, `${p.name}.log`);
   const fd = openSync(log, "a");
   const options: SpawnOptions = {
     cwd: p.cwd ?? repo, detached: true, stdio: ["ignore", fd, fd],
-    env: { ...process.env, ...p.env },
+    env: p.wholeEnv ? p.env : { ...process.env, ...p.env },
   };
   const child = spawn(p.command[0]!, p.command.slice(1), options);
   child.unref();
@@ -132,6 +140,8 @@ export async function startHealthy(p: Plan, procs: Proc[], timeoutMs: number): P
   for (let attempt = 1; ; attempt++) {
     const proc = start(p);
     const i = procs.findIndex((x) => x.name === p.name);
+    // The count stays with the name, as a pod's restartCount stays with its container.
+    if (i >= 0 && procs[i]!.restarts) proc.restarts = procs[i]!.restarts;
     procs.splice(i < 0 ? procs.length : i, i < 0 ? 0 : 1, proc);
     writeState(procs);
     try {

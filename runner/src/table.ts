@@ -5,10 +5,10 @@ import { alive, type Proc } from "./supervisor.js";
 
 export async function table(procs: Proc[]): Promise<void> {
   const rows = await Promise.all(procs.map(async (p) => [
-    p.name, `127.0.0.1:${p.port}`, alive(p) ? await probe(p) : "DOWN",
+    p.name, p.port ? `127.0.0.1:${p.port}` : "-", alive(p) ? await probe(p) : "DOWN", String(p.restarts ?? 0),
     p.adminPort ? `http://127.0.0.1:${p.adminPort}/metrics` : "-", `.run/logs/${p.name}.log`,
   ]));
-  const head = ["service", "address", "health", "metrics", "log"];
+  const head = ["service", "address", "health", "restarts", "metrics", "log"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ");
   console.log(line(head));

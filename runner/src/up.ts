@@ -10,6 +10,7 @@ import { certDir, dataDir, logDir, nginxDir, repo, run, topologyFile } from "./p
 import { plan, replicasFrom } from "./plan.js";
 import { buildInstances, buildRoutes } from "./routes.js";
 import { alive, portOwner, readState, reservePorts, startHealthy, writeState, type Plan, type ProcKind } from "./supervisor.js";
+import { startSupervisor, stopSupervisor } from "./supervise.js";
 import { table } from "./table.js";
 
 function examples(topology: Topology): void {
@@ -35,6 +36,8 @@ async function refuseTakenPorts(missing: Plan[]): Promise<void> {
 }
 
 export async function up(): Promise<void> {
+  // It would restart what this `up` is starting: it comes back once everything serves.
+  await stopSupervisor();
   const topology = loadTopology(topologyFile);
   // Replicas as recorded (alive or not, so a killed replica is started again), or as asked.
   const instances = buildInstances(topology, replicasFrom(process.env, readState()));
@@ -48,6 +51,7 @@ export async function up(): Promise<void> {
   const missing = plans.filter((p) => !running.has(p.name));
   if (missing.length === 0) {
     console.log("The mesh is already running.\n");
+    startSupervisor(state);
     await table(state);
     examples(topology);
     return;
@@ -71,6 +75,7 @@ export async function up(): Promise<void> {
   // The table lists processes in start order, also after a partial restart.
   procs.sort((a, b) => plans.findIndex((p) => p.name === a.name) - plans.findIndex((p) => p.name === b.name));
   writeState(procs);
+  startSupervisor(procs);
   console.log("");
   await table(procs);
   examples(topology);

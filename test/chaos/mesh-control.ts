@@ -38,8 +38,15 @@ export function running(pid: number): boolean {
   }
 }
 
-/** Sends `sig` to the recorded process `name` and waits until it is gone; returns its old pid. */
-export async function stopProcess(name: string, sig: "SIGKILL" | "SIGTERM", timeoutMs = 15_000): Promise<number> {
+/**
+ * Sends `sig` to the recorded process `name` and waits until it is gone; returns its old pid.
+ * It stops the runner's supervisor first (`cli.js unsupervise`), so the process stays down until
+ * the scenario calls meshUp (which starts the supervisor again); `supervised: true` leaves the
+ * supervisor on, for scenarios about what it restarts.
+ */
+export async function stopProcess(name: string, sig: "SIGKILL" | "SIGTERM", timeoutMs = 15_000,
+  opts: { supervised?: boolean } = {}): Promise<number> {
+  if (!opts.supervised) await run(["unsupervise"], {}, 120_000);
   const pid = await pidOf(name);
   process.kill(pid, sig);
   const deadline = Date.now() + timeoutMs;

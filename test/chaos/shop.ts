@@ -34,7 +34,7 @@ export async function addItem(edge: UnaryClient, user: TestUser, productId: stri
  */
 export interface Buyer {
   readonly user: TestUser;
-  /** One PlaceOrder (filling the cart first when the last order emptied it). */
+  /** One PlaceOrder (filling the cart first when the last order emptied it; a failed AddItem is the outcome then). */
   step(timeoutMs?: number): Promise<Outcome>;
   /** The request still in doubt (its last attempt failed without a final answer), if any. */
   readonly unsettled: string | undefined;
@@ -53,7 +53,9 @@ export function createBuyer(edge: UnaryClient, user: TestUser, productId: string
     get confirmed() { return confirmed; },
     async step(timeoutMs = 10_000) {
       if (!cartFilled) {
-        await addItem(edge, user, productId);
+        // A failed AddItem is this step's outcome (cart may be the process a scenario killed).
+        const added = await edge.call(CartService.method.addItem, { productId, quantity: 1 }, { token: user.token, timeoutMs });
+        if (added.code !== 0) return added;
         cartFilled = true;
       }
       requestId ??= randomUUID();

@@ -41,6 +41,28 @@ describe("refusals through the edge", () => {
     expect(grpcCode(r)).toBe("NotFound");
   });
 
+  it("Register grants no role to the email make up once made admin; only `make admin` makes one", () => {
+    // Before issue 14, the runner listed admin@shop.local in AUTH_ADMIN_EMAILS: whoever registered
+    // it first got the admin role. Now it registers as a plain user (unless a run before took it).
+    const squat = grpcurl("shop.auth.v1.AuthService/Register", { email: "admin@shop.local", password: "i-am-the-admin-now" });
+    if (squat.code === 0) expect(JSON.parse(squat.stdout).user.roles ?? []).toEqual([]);
+    else expect(grpcCode(squat)).toBe("AlreadyExists");
+    const upsert = { product: { id: `e2e-${randomUUID().slice(0, 8)}` } }; // invalid: authorization is checked first
+    const plain = newUser("plain");
+    expect(grpcCode(grpcurl("shop.catalog.v2.CatalogService/UpsertProduct", upsert, plain.token))).toBe("PermissionDenied");
+
+    const email = `ops-${randomUUID()}@example.com`;
+    const file = join(repo, ".run", "admin", `${email}.password`);
+    const made = sh("make", ["--no-print-directory", "admin", `EMAIL=${email}`], undefined, 120_000);
+    expect(made.stderr).toBe("");
+    expect(made.stdout).toContain(`created ${email}`);
+    const password = readFileSync(file, "utf8").trim();
+    const login = grpcurlOk<{ accessToken: string; user: { roles: string[] } }>("shop.auth.v1.AuthService/Login", { email, password });
+    expect(login.user.roles).toEqual(["admin"]);
+    // Past authorization, into field validation.
+    expect(grpcCode(grpcurl("shop.catalog.v2.CatalogService/UpsertProduct", upsert, login.accessToken))).toBe("InvalidArgument");
+  }, 150_000);
+
   it("payment is not reachable through the edge (internal: only order may call it)", () => {
     const user = newUser("payment");
     const r = grpcurl("shop.payment.v1.PaymentService/GetCharge", { chargeId: "x" }, user.token);

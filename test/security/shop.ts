@@ -110,7 +110,7 @@ export async function startShop(opts: { recommendation?: boolean } = {}): Promis
   stops.push(stopOrder);
   const auth = await startAuth({
     ...parseAuthConfig({ PORT: "0", ADMIN_PORT: "0", MONGO_URL: mongoUrl, MONGO_DB: dbs.auth, REDIS_URL: redisUrl,
-      REDIS_PREFIX: `${prefix}auth:`, JWT_KEY_FILE: path.join(keyDir, "jwt.pem"), AUTH_ADMIN_EMAILS: `admin-${tag}@example.com`,
+      REDIS_PREFIX: `${prefix}auth:`, JWT_KEY_FILE: path.join(keyDir, "jwt.pem"),
       LOGIN_MAX_FAILURES: "1000" }),
     // auth trusts the test mesh's signer, like every other service, so one token works everywhere.
     mesh: mesh.config("auth"),

@@ -11,6 +11,8 @@ import { Violations } from "../violations.js";
 export interface CatalogFixtureOptions {
   /** Called when a "slow" product is fetched; resolve it to let the call finish (default: waits for abort). */
   slow?: (signal: AbortSignal) => Promise<void>;
+  /** WatchProduct sends the product once, then waits idle until the call ends (a real watch); default: three versions, then ends. */
+  idleWatch?: boolean;
 }
 
 /** Creates the fixture implementation: product "p1" exists; "boom" throws a plain Error; "slow" waits. */
@@ -54,8 +56,13 @@ export function createCatalogFixture(opts: CatalogFixtureOptions = {}): ServiceI
       products.set(p.id, p);
       return { product: p };
     },
-    async *watchProduct(req) {
+    async *watchProduct(req, ctx) {
       const p = get(req.id);
+      if (opts.idleWatch) {
+        yield { product: p };
+        await waitAbort(ctx.signal).catch(() => undefined);
+        return;
+      }
       for (const suffix of ["", " v2", " v3"]) yield { product: { ...p, name: `${p.name}${suffix}` } };
     },
   };

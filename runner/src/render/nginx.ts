@@ -21,6 +21,13 @@ export interface ReflectorAddress {
   port: number;
 }
 
+/**
+ * Stream limits at the edge: per client address (as the services' own per-caller cap, MeshLimits
+ * maxStreamsPerCaller), and in all, well below worker_connections (2 × 4096): unary calls always
+ * find a connection.
+ */
+export const EDGE_STREAMS = { perClient: 32, total: 2048 };
+
 /** Renders nginx.conf for the edge. */
 export function renderNginxConf(topology: Topology, routes: Route[], instances: Instance[],
   reflector: ReflectorAddress, paths: EdgePaths, runAsRoot: boolean): string {
@@ -33,7 +40,14 @@ export function renderNginxConf(topology: Topology, routes: Route[], instances: 
     const retry = r.idempotent
       ? "      grpc_next_upstream error timeout http_502 http_503 non_idempotent;\n      grpc_next_upstream_tries 3;\n"
       : "      grpc_next_upstream error timeout;\n      grpc_next_upstream_tries 3;\n";
-    const timeout = r.streaming ? "      grpc_read_timeout 1h;\n      grpc_send_timeout 1h;\n" : "";
+    // Streams are held for long (the services end one after 30 min): each gets a place in two
+    // limits, per client address and for the whole edge, so held streams cannot take the edge's
+    // connections from unary calls (every proxied stream holds one upstream connection).
+    const timeout = r.streaming
+      ? "      grpc_read_timeout 1h;\n      grpc_send_timeout 1h;\n" +
+        `      limit_conn streams_per_client ${EDGE_STREAMS.perClient};\n      limit_conn streams_at_edge ${EDGE_STREAMS.total};\n` +
+        "      error_page 429 = @too_many_streams;\n"
+      : "";
     return `    location = ${r.path} {\n      grpc_pass grpcs://${r.service};\n${retry}${timeout}    }`;
   });
   return `# Rendered by runner/src/render/nginx.ts from mesh/topology.json and gen/shop.binpb. Do not edit.
@@ -56,6 +70,13 @@ http {
   uwsgi_temp_path ${paths.runDir}/tmp/uwsgi;
   scgi_temp_path ${paths.runDir}/tmp/scgi;
   client_max_body_size 4m;
+  # Services limit open streams per client address; the edge tells them whose stream it is, and
+  # overwrites whatever a client sent in this header.
+  grpc_set_header x-forwarded-for $remote_addr;
+  limit_conn_zone $binary_remote_addr zone=streams_per_client:1m;
+  limit_conn_zone $server_port zone=streams_at_edge:64k;
+  limit_conn_status 429;
+  limit_conn_log_level warn;
   http2_max_concurrent_streams 1024;
   keepalive_requests 100000;
 
@@ -86,6 +107,13 @@ ${locations.join("\n")}
     }
     location ^~ /grpc.health.v1.Health/ {
       grpc_pass grpcs://reflector;
+    }
+    # A stream past the edge's limits: RESOURCE_EXHAUSTED, as the services answer past theirs.
+    location @too_many_streams {
+      default_type application/grpc;
+      add_header grpc-status 8 always;
+      add_header grpc-message "too many open streams, retry later" always;
+      return 200;
     }
     # Anything else is not a shop RPC: answer UNIMPLEMENTED, as a gRPC server would.
     location / {

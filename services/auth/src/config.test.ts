@@ -3,14 +3,13 @@ import { parseAuthConfig } from "./config.js";
 
 test("defaults follow the topology and the local mesh", () => {
   expect(parseAuthConfig({})).toMatchObject({ mode: "local", port: 50051, adminPort: 9091, mongoDb: "shop_auth",
-    redisPrefix: "auth:", jwtKeyFile: ".run/keys/jwt-es256.pem", adminEmails: [], accessTokenTtlSeconds: 900,
+    redisPrefix: "auth:", jwtKeyFile: ".run/keys/jwt-es256.pem", accessTokenTtlSeconds: 900,
     loginMaxFailures: 5, loginFailureWindowSeconds: 900 });
   expect(parseAuthConfig({}).jwtPreviousKeyFile).toBeUndefined();
 });
 
-test("admin emails are trimmed and lower-cased", () => {
-  expect(parseAuthConfig({ AUTH_ADMIN_EMAILS: " Boss@Example.com, ,ops@example.com" }).adminEmails)
-    .toEqual(["boss@example.com", "ops@example.com"]);
+test("AUTH_ADMIN_EMAILS, which made any self-registered email an admin, is refused with the way that replaced it", () => {
+  expect(() => parseAuthConfig({ AUTH_ADMIN_EMAILS: "boss@example.com" })).toThrow(/AUTH_ADMIN_EMAILS is gone.*make admin/);
 });
 
 test("bad values are all reported; istio mode needs the key file from a Secret", () => {

@@ -22,8 +22,6 @@ export interface AuthConfig {
   jwtKeyFile: string;
   /** JWT_PREVIOUS_KEY_FILE: optional PEM of the key being rotated out; its public half stays in the JWKS. */
   jwtPreviousKeyFile?: string;
-  /** AUTH_ADMIN_EMAILS: comma-separated emails that get the "admin" role when they register. */
-  adminEmails: string[];
   /** ACCESS_TOKEN_TTL_SECONDS: lifetime of an access JWT. */
   accessTokenTtlSeconds: number;
   /** REFRESH_TOKEN_TTL_SECONDS: lifetime of a refresh token family after its last use. */
@@ -47,8 +45,6 @@ export const authConfigSchema = {
   redisPrefix: { env: "REDIS_PREFIX", def: "auth:", doc: "Redis key prefix", parse: str },
   jwtKeyFile: { env: "JWT_KEY_FILE", def: ".run/keys/jwt-es256.pem", doc: "ES256 signing key (PKCS#8 PEM)", parse: str },
   jwtPreviousKeyFile: { env: "JWT_PREVIOUS_KEY_FILE", def: undefined, doc: "previous signing key, published in the JWKS during rotation", parse: str },
-  adminEmails: { env: "AUTH_ADMIN_EMAILS", def: "", doc: "emails that register as admin", parse: (raw: string) =>
-    raw.split(",").map((e) => e.trim().toLowerCase()).filter((e) => e.length > 0) },
   accessTokenTtlSeconds: { env: "ACCESS_TOKEN_TTL_SECONDS", def: "900", doc: "access JWT lifetime", parse: int(10, 86_400) },
   refreshTokenTtlSeconds: { env: "REFRESH_TOKEN_TTL_SECONDS", def: "2592000", doc: "refresh token lifetime", parse: int(60, 31_536_000) },
   loginMaxFailures: { env: "LOGIN_MAX_FAILURES", def: "5", doc: "failed logins per email per window", parse: int(1, 1000) },
@@ -57,7 +53,13 @@ export const authConfigSchema = {
 
 /** Parses the environment into an AuthConfig; throws one error listing every bad key. */
 export function parseAuthConfig(env: Record<string, string | undefined>): AuthConfig {
-  return parseSettings("auth", authConfigSchema, env, (c) =>
+  return parseSettings("auth", authConfigSchema, env, (c) => [
     // Production keys come from a mounted Secret; silently generating one would split the JWKS per pod.
-    c.mode === "istio" && !env.JWT_KEY_FILE ? ["JWT_KEY_FILE is required in istio mode (mount the signing key from a Secret)"] : []);
+    ...(c.mode === "istio" && !env.JWT_KEY_FILE ? ["JWT_KEY_FILE is required in istio mode (mount the signing key from a Secret)"] : []),
+    // It granted admin to whoever registered a listed email first (issue 14). Ignoring it would
+    // silently leave a deployment that relied on it without admins, so it stops the start.
+    ...(env.AUTH_ADMIN_EMAILS !== undefined
+      ? ["AUTH_ADMIN_EMAILS is gone: Register never grants a role; an operator grants admin with `make admin EMAIL=…` (services/auth/README.md)"]
+      : []),
+  ]);
 }

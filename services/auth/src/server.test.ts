@@ -1,7 +1,7 @@
 // auth end to end in-process: the real server on loopback with mTLS dev certs, real FerretDB and
 // Redis, called by the mesh client as the edge. Covers every RPC's success and error paths.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Code, ConnectError, type Client } from "@connectrpc/connect";
@@ -12,6 +12,7 @@ import { closeClients, createClient } from "@shopmesh/mesh";
 import { createTestMesh, type TestMesh } from "@shopmesh/mesh/testing";
 import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
 import { AuthService } from "@shopmesh/gen/shop/auth/v1/auth_pb.js";
+import { runAdminCli } from "./admin-cli.js";
 import { parseAuthConfig } from "./config.js";
 import { JWKS_PATH, startServer, stopServer } from "./server.js";
 
@@ -42,7 +43,7 @@ beforeAll(async () => {
   mesh = await createTestMesh();
   keyDir = mkdtempSync(join(tmpdir(), "auth-test-keys-"));
   const config = parseAuthConfig({ PORT: "0", ADMIN_PORT: "0", MONGO_URL: mongoUrl, MONGO_DB: db, REDIS_URL: redisUrl,
-    REDIS_PREFIX: prefix, JWT_KEY_FILE: join(keyDir, "jwt.pem"), AUTH_ADMIN_EMAILS: "Boss@Example.com",
+    REDIS_PREFIX: prefix, JWT_KEY_FILE: join(keyDir, "jwt.pem"),
     LOGIN_MAX_FAILURES: "3" });
   // The auth server verifies its own tokens (no JWKS_URL in its mesh config).
   const meshConfig = mesh.config("auth");
@@ -85,13 +86,55 @@ test("Register validates every field at once", async () => {
   expect(violations(long).sort()).toEqual(["email", "password"]);
 });
 
-test("AUTH_ADMIN_EMAILS get the admin role in their token", async () => {
-  await client.register({ email: "boss@example.com", password: "boss-password" });
+test("Register never grants a role, whatever the email (issue 14: admin came from a self-chosen email)", async () => {
+  // Before issue 14, AUTH_ADMIN_EMAILS=Boss@Example.com in this server's config made this an admin.
+  const res = await client.register({ email: "Boss@Example.com", password: "boss-password" });
+  expect(res.user?.roles).toEqual([]);
   const login = await client.login({ email: "boss@example.com", password: "boss-password" });
-  expect(login.user?.roles).toEqual(["admin"]);
+  expect(login.user?.roles).toEqual([]);
   const jwks = createRemoteJWKSet(new URL(`http://127.0.0.1:${adminPort}${JWKS_PATH}`));
   const { payload } = await jwtVerify(login.accessToken, jwks, { issuer: "shopmesh-auth", audience: "shopmesh" });
-  expect(payload.roles).toEqual(["admin"]);
+  expect(payload.roles).toEqual([]);
+});
+
+describe("make admin (admin-cli.ts): the only way to the admin role", () => {
+  const cli = (...args: string[]) => runAdminCli(args, { MONGO_URL: mongoUrl, MONGO_DB: db });
+  const rolesAfterLogin = async (email: string, password: string) => {
+    const login = await client.login({ email, password });
+    const jwks = createRemoteJWKSet(new URL(`http://127.0.0.1:${adminPort}${JWKS_PATH}`));
+    return (await jwtVerify(login.accessToken, jwks, { issuer: "shopmesh-auth", audience: "shopmesh" })).payload.roles;
+  };
+
+  test("--email creates an admin whose generated password is only in the 0600 file", async () => {
+    const file = join(keyDir, "admin", "ops@example.com.password");
+    const out = await cli("--email", "Ops@Example.com", "--password-file", file);
+    const password = readFileSync(file, "utf8").trim();
+    expect(password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    expect(out).not.toContain(password);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(await rolesAfterLogin("ops@example.com", password)).toEqual(["admin"]);
+    // The file is never overwritten, and the email is now taken.
+    await expect(cli("--email", "other@example.com", "--password-file", file)).rejects.toThrow(/exists already/);
+  });
+
+  test("a registered email is never granted by email (it may be squatted), only by the id its owner sees", async () => {
+    const reg = await client.register({ email: "squat@example.com", password: "squatter-password" });
+    await expect(cli("--email", "squat@example.com", "--password-file", join(keyDir, "admin", "squat.password")))
+      .rejects.toThrow(/registered already.*USER_ID/);
+    expect(await rolesAfterLogin("squat@example.com", "squatter-password")).toEqual([]);
+    await cli("--user-id", reg.user!.id);
+    await cli("--user-id", reg.user!.id); // idempotent
+    expect(await rolesAfterLogin("squat@example.com", "squatter-password")).toEqual(["admin"]);
+  });
+
+  test("bad invocations say why and change nothing", async () => {
+    await expect(cli()).rejects.toThrow(/usage/);
+    await expect(cli("--email", "x@example.com")).rejects.toThrow(/needs --password-file/);
+    await expect(cli("--email", "a@example.com", "--user-id", "u_x", "--password-file", "/tmp/f")).rejects.toThrow(/usage/);
+    await expect(cli("--user-id", "u_nobody")).rejects.toThrow(/no user has the id u_nobody/);
+    await expect(cli("--email", "not-an-email", "--password-file", join(keyDir, "admin", "bad.password")))
+      .rejects.toThrow(/email/);
+  });
 });
 
 test("Login returns a JWT that verifies against the served JWKS", async () => {

@@ -43,7 +43,6 @@ export async function startServer(config: AuthServerConfig): Promise<{ port: num
     sessions: createRedisSessionStore({ redis, prefix: config.redisPrefix, ttlSeconds: config.refreshTokenTtlSeconds }),
     limiter: createRedisLoginLimiter({ redis, prefix: config.redisPrefix, windowSeconds: config.loginFailureWindowSeconds }),
     signingKey: keys.current,
-    adminEmails: config.adminEmails,
     accessTokenTtlSeconds: config.accessTokenTtlSeconds,
     loginMaxFailures: config.loginMaxFailures,
   });

@@ -3,7 +3,7 @@
 // where an upstream's error becomes order's own (mesh's upstreamError), before the saga sees it.
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
-  breakerOf, type BusinessErrorMap, CIRCUIT_OPEN, createClient, inboundCall, MESH_DOMAIN, PreconditionError, reasonOf, runWithInboundCall,
+  breakersOf, type BusinessErrorMap, CIRCUIT_OPEN, createClient, inboundCall, MESH_DOMAIN, PreconditionError, reasonOf, runWithInboundCall,
   upstreamError, ValidationError, type MeshConfig,
 } from "@shopmesh/mesh";
 import { BadRequestSchema } from "@shopmesh/gen/google/rpc/error_details_pb.js";
@@ -80,7 +80,9 @@ export function createUpstreamClients(mesh: MeshConfig, addr: UpstreamAddresses,
       await recommendation.recordPurchase({ orderId, items }, { signal });
     },
     paymentCircuitOpen() {
-      return breakerOf({ target: "payment", address: addr.payment, config: mesh })?.state() === "open";
+      // Open only when every breaker is: with replicas, each has its own.
+      const breakers = breakersOf({ target: "payment", address: addr.payment, config: mesh });
+      return breakers.length > 0 && breakers.every((b) => b.state() === "open");
     },
   };
 }

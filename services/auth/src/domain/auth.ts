@@ -29,8 +29,6 @@ export interface AuthDeps {
   limiter: LoginLimiter;
   /** The current signing key. */
   signingKey: SigningKey;
-  /** Emails (lower-cased) that get the admin role at registration. */
-  adminEmails: string[];
   accessTokenTtlSeconds: number;
   loginMaxFailures: number;
 }
@@ -58,6 +56,12 @@ export function hashRefreshToken(token: string): string {
   return createHash("sha256").update(token).digest("base64url");
 }
 
+/** A new user record: a fresh opaque id and the scrypt hash of the password. */
+export async function newUserRecord(email: string, displayName: string, password: string, roles: string[]): Promise<UserRecord> {
+  return { id: `u_${randomBytes(12).toString("base64url")}`, email, displayName, roles,
+    passwordHash: await hashPassword(password), createTime: new Date() };
+}
+
 function newRefreshToken(): string {
   return randomBytes(32).toString("base64url");
 }
@@ -67,7 +71,6 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
   // Verified against when the email is unknown, so an unknown email costs the same scrypt work
   // as a wrong password and response time does not tell which emails are registered.
   const dummyHash = await hashPassword(randomBytes(16).toString("hex"));
-  const admins = new Set(deps.adminEmails);
 
   async function accessToken(user: { id: string; roles: string[] }) {
     return issueAccessToken(deps.signingKey, user, deps.accessTokenTtlSeconds);
@@ -77,14 +80,8 @@ export async function createAuth(deps: AuthDeps): Promise<Auth> {
     async register(req) {
       validateRegistration(req);
       const email = normalizeEmail(req.email);
-      const user: UserRecord = {
-        id: `u_${randomBytes(12).toString("base64url")}`,
-        email,
-        displayName: req.displayName,
-        roles: admins.has(email) ? ["admin"] : [],
-        passwordHash: await hashPassword(req.password),
-        createTime: new Date(),
-      };
+      // No role ever comes from a public RPC: an admin is made by an operator (admin.ts).
+      const user = await newUserRecord(email, req.displayName, req.password, []);
       await deps.users.insert(user);
       return publicUser(user);
     },

@@ -72,6 +72,10 @@ export async function createMongoUserStore(opts: MongoUserStoreOptions): Promise
       const d = await users.findOne({ _id: id }, { maxTimeMS });
       return d ? toRecord(d) : undefined;
     },
+    async grantRole(id, role) {
+      // An operator action, off every hot path; $addToSet keeps it idempotent.
+      return (await users.updateOne({ _id: id }, { $addToSet: { roles: role } }, { maxTimeMS })).matchedCount === 1;
+    },
     async close() {
       await client.close();
     },

@@ -24,6 +24,8 @@ export interface UserStore {
   findByEmail(email: string): Promise<UserRecord | undefined>;
   /** The user with this id, or undefined. */
   findById(id: string): Promise<UserRecord | undefined>;
+  /** Adds a role to a user (idempotent); false when no user has this id. */
+  grantRole(id: string, role: string): Promise<boolean>;
   /** Closes connections. */
   close(): Promise<void>;
 }

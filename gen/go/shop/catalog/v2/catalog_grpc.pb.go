@@ -58,8 +58,12 @@ type CatalogServiceClient interface {
 	// INVALID_ARGUMENT (with field violations) for a malformed product.
 	UpsertProduct(ctx context.Context, in *UpsertProductRequest, opts ...grpc.CallOption) (*UpsertProductResponse, error)
 	// WatchProduct streams the product now, then again every time its price or stock changes,
-	// until the caller cancels or the deadline passes.
-	// Errors: INVALID_ARGUMENT for a malformed id; NOT_FOUND when no product has it.
+	// until the caller cancels or the deadline passes. The server ends a stream with OK after at
+	// most 30 minutes (trailer x-shop-stream-end: max-lifetime); open it again to resume, since the
+	// first message is always the product as it is now.
+	// Errors: INVALID_ARGUMENT for a malformed id; NOT_FOUND when no product has it;
+	// RESOURCE_EXHAUSTED when the caller (an end user, or one client address) holds 32 open streams
+	// already, or the server's stream budget is spent.
 	WatchProduct(ctx context.Context, in *WatchProductRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchProductResponse], error)
 }
 
@@ -167,8 +171,12 @@ type CatalogServiceServer interface {
 	// INVALID_ARGUMENT (with field violations) for a malformed product.
 	UpsertProduct(context.Context, *UpsertProductRequest) (*UpsertProductResponse, error)
 	// WatchProduct streams the product now, then again every time its price or stock changes,
-	// until the caller cancels or the deadline passes.
-	// Errors: INVALID_ARGUMENT for a malformed id; NOT_FOUND when no product has it.
+	// until the caller cancels or the deadline passes. The server ends a stream with OK after at
+	// most 30 minutes (trailer x-shop-stream-end: max-lifetime); open it again to resume, since the
+	// first message is always the product as it is now.
+	// Errors: INVALID_ARGUMENT for a malformed id; NOT_FOUND when no product has it;
+	// RESOURCE_EXHAUSTED when the caller (an end user, or one client address) holds 32 open streams
+	// already, or the server's stream budget is spent.
 	WatchProduct(*WatchProductRequest, grpc.ServerStreamingServer[WatchProductResponse]) error
 	mustEmbedUnimplementedCatalogServiceServer()
 }

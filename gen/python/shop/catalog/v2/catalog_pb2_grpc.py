@@ -118,8 +118,12 @@ class CatalogServiceServicer:
 
     def WatchProduct(self, request, context):
         """WatchProduct streams the product now, then again every time its price or stock changes,
-        until the caller cancels or the deadline passes.
-        Errors: INVALID_ARGUMENT for a malformed id; NOT_FOUND when no product has it.
+        until the caller cancels or the deadline passes. The server ends a stream with OK after at
+        most 30 minutes (trailer x-shop-stream-end: max-lifetime); open it again to resume, since the
+        first message is always the product as it is now.
+        Errors: INVALID_ARGUMENT for a malformed id; NOT_FOUND when no product has it;
+        RESOURCE_EXHAUSTED when the caller (an end user, or one client address) holds 32 open streams
+        already, or the server's stream budget is spent.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
