@@ -4,7 +4,7 @@
 // with the same prebuilt message. Reports its port, and its CPU time on request, over IPC.
 import * as grpc from "@grpc/grpc-js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { defaultLimits, loadTlsMaterial, loadTopology, serve, type MeshConfig } from "@shopmesh/mesh";
+import { defaultLimits, loadTlsMaterial, loadTopology, serve, trustPolicy, type MeshConfig } from "@shopmesh/mesh";
 import { grpcDefinitionOf } from "@shopmesh/mesh/testing";
 import { benchProduct } from "./payload.js";
 
@@ -32,6 +32,7 @@ async function main() {
       jwt: {},
       topology: loadTopology(),
       limits: defaultLimits,
+      trust: trustPolicy("local", loadTopology()),
     };
     const server = await serve({
       name: "catalog",

@@ -44,7 +44,7 @@ export interface GhzRunOptions {
   /** Per-call deadline. Default "10s". */
   timeout?: string;
   /** mTLS files; plaintext when absent. */
-  tls?: { cacert: string; cert: string; key: string };
+  tls?: { cacert: string; cert: string; key: string; serverName: string };
   /** Report name shown in the HTML page. */
   name: string;
   /** Where the JSON report goes. */
@@ -83,7 +83,8 @@ export function ghzArgs(o: GhzRunOptions): string[] {
   if (o.duration) args.push(`--duration=${o.duration}`);
   else if (o.total !== undefined) args.push(`--total=${o.total}`);
   else throw new Error("ghz run needs a duration or a total");
-  if (o.tls) args.push(`--cacert=${o.tls.cacert}`, `--cert=${o.tls.cert}`, `--key=${o.tls.key}`);
+  // The server's certificate names only its own service (mesh/src/identity-certs.ts).
+  if (o.tls) args.push(`--cacert=${o.tls.cacert}`, `--cert=${o.tls.cert}`, `--key=${o.tls.key}`, `--cname=${o.tls.serverName}`);
   else args.push("--insecure");
   args.push(o.target);
   return args;

@@ -5,7 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { isCircuitOpen } from "./breaker.js";
 import { breakerOf, closeClients, createClient, type ClientOptions } from "./client.js";
-import { defaultLimits, type MeshConfig } from "./config.js";
+import { defaultLimits, trustPolicy, type MeshConfig } from "./config.js";
 import { runWithInboundCall } from "./context.js";
 import { sleep } from "./sleep.js";
 import { startBareServer, type BareServer } from "./testing/index.js";
@@ -15,6 +15,7 @@ import { meshRegistry } from "./metrics.js";
 // Plaintext servers: the credentials are overridden, so no TLS material is needed.
 const config: MeshConfig = {
   mode: "local", name: "order", certDir: undefined, tls: undefined, jwt: {}, topology: loadTopology(), limits: defaultLimits,
+  trust: trustPolicy("local", loadTopology()),
 };
 const insecure = grpc.credentials.createInsecure();
 

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import type { JWTVerifyGetKey } from "jose";
 import { defaultTopologyPath, loadTopology, type Topology } from "./topology.js";
+import type { TrustPolicy } from "./identity.js";
 
 /** local: the app does mTLS, retries, breakers; istio: plaintext behind the sidecar, app retries off. */
 export type MeshMode = "local" | "istio";
@@ -65,6 +66,8 @@ export interface MeshConfig {
   topology: Topology;
   /** Server limits. */
   limits: MeshLimits;
+  /** Whose SPIFFE ids name mesh identities (trust domain and namespaces). */
+  trust: TrustPolicy;
   /** Bind address of the gRPC and admin servers (HOST): loopback locally, 0.0.0.0 in a pod, where
    * the sidecar forwards to the pod IP and a loopback-bound server would be unreachable. */
   host?: string;
@@ -116,7 +119,19 @@ export function loadMeshConfig(env: NodeJS.ProcessEnv = process.env, name?: stri
     maxStreamLifetimeMs: intEnv(env, "MESH_MAX_STREAM_LIFETIME_MS", defaultLimits.maxStreamLifetimeMs),
   };
   const host = env.HOST || (mode === "istio" ? "0.0.0.0" : "127.0.0.1");
-  return { mode, name: self, certDir, tls, jwt, topology, limits, host };
+  return { mode, name: self, certDir, tls, jwt, topology, limits, trust: trustPolicy(mode, topology, env), host };
+}
+
+/**
+ * Whose SPIFFE ids name mesh identities. Locally, the dev CA's trust domain and namespace
+ * (topology.json). Under Istio, the cluster's trust domain (MESH_TRUST_DOMAIN, default Istio's
+ * cluster.local), the namespace (MESH_NAMESPACE, default topology.json's) and the ingress
+ * gateway's namespace (MESH_GATEWAY_NAMESPACE, default istio-system).
+ */
+export function trustPolicy(mode: MeshMode, topology: Topology, env: NodeJS.ProcessEnv = {}): TrustPolicy {
+  if (mode === "local") return { trustDomain: topology.trustDomain, namespace: topology.namespace, gatewayNamespace: "istio-system" };
+  return { trustDomain: env.MESH_TRUST_DOMAIN || "cluster.local", namespace: env.MESH_NAMESPACE || topology.namespace,
+    gatewayNamespace: env.MESH_GATEWAY_NAMESPACE || "istio-system" };
 }
 
 function intEnv(env: NodeJS.ProcessEnv, key: string, dflt: number): number {

@@ -1,8 +1,8 @@
 // Dev PKI for the one-machine mesh: a local CA and one ECDSA P-256 certificate per identity, with the
 // SPIFFE URI SAN that Istio would give the workload, so local mTLS checks the same identities.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { X509Certificate, randomBytes } from "node:crypto";
 import path from "node:path";
 
 /** Trust domain and namespace that make up the SPIFFE ids in the certificates. */
@@ -21,8 +21,9 @@ function openssl(args: string[], cwd: string): void {
 
 /**
  * Creates (idempotently) `ca.pem`/`ca-key.pem` and `<name>.pem`/`<name>-key.pem` for every name in `dir`.
- * Each leaf has SAN URI spiffe://<trustDomain>/ns/<namespace>/sa/<name>, DNS localhost and <name>,
- * and IP 127.0.0.1, so both hostname checks and identity checks pass on loopback.
+ * Each leaf has SAN URI spiffe://<trustDomain>/ns/<namespace>/sa/<name> and DNS <name>, and nothing
+ * more: no localhost or 127.0.0.1 that every leaf would share, so a client that verifies the name
+ * it expects (the mesh client, the edge, the runner's probe) knows which service it reached.
  */
 export function makeDevCerts(dir: string, names: readonly string[], trust: DevCertTrust = defaultTrust): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -42,14 +43,16 @@ export function makeDevCerts(dir: string, names: readonly string[], trust: DevCe
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`makeDevCerts: bad identity name ${JSON.stringify(name)}`);
     const cert = path.join(dir, `${name}.pem`);
     const key = path.join(dir, `${name}-key.pem`);
-    // A new CA invalidates every old leaf, so they are all reissued.
-    if (!caFresh && existsSync(cert) && existsSync(key)) continue;
+    const san = `URI:spiffe://${trust.trustDomain}/ns/${trust.namespace}/sa/${name}, DNS:${name}`;
+    // A new CA invalidates every old leaf, so they are all reissued; so is a leaf whose names are
+    // not what they should be (those made before issue 14 also named localhost and 127.0.0.1).
+    if (!caFresh && existsSync(cert) && existsSync(key) && new X509Certificate(readFileSync(cert)).subjectAltName === san) continue;
     const tag = `${name}.${randomBytes(4).toString("hex")}`;
     const ext = [
       "basicConstraints=critical,CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth,clientAuth",
-      `subjectAltName=URI:spiffe://${trust.trustDomain}/ns/${trust.namespace}/sa/${name},DNS:localhost,DNS:${name},IP:127.0.0.1`,
+      `subjectAltName=${san.replace(", ", ",")}`,
     ].join("\n");
     writeFileSync(path.join(dir, `${tag}.ext`), ext);
     try {

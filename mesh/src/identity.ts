@@ -1,34 +1,41 @@
 // Caller workload identity: the SPIFFE URI SAN of the client certificate in local mode, or the URI of
 // the x-forwarded-client-cert header that the Istio sidecar sets in istio mode. The name it yields
 // ("edge", "order", ...) is what topology.json's `callers` lists.
+//
+// Both are pinned (issue 14): a SPIFFE id names a mesh identity only in the mesh's own trust
+// domain and namespace, and the Istio ingress gateway is the edge only in the gateway's namespace.
 import type { PeerCertificate } from "node:tls";
-import type { Topology } from "./topology.js";
+
+/** Whose SPIFFE ids name mesh identities. */
+export interface TrustPolicy {
+  /** The only trust domain accepted: the dev CA's locally (topology.json), the cluster's under Istio. */
+  trustDomain: string;
+  /** The only namespace whose service accounts are mesh identities. */
+  namespace: string;
+  /** The namespace of the Istio ingress gateway, whose service account plays the edge. */
+  gatewayNamespace: string;
+}
+
+const GATEWAY_ACCOUNTS = new Set(["istio-ingressgateway", "istio-ingressgateway-service-account"]);
 
 /** Extracts the mesh identity name from a SPIFFE id, if it belongs to this mesh. */
-export function identityFromSpiffe(uri: string, topology: Pick<Topology, "trustDomain" | "namespace">, anyTrustDomain = false): string | undefined {
-  const prefix = "spiffe://";
-  if (!uri.startsWith(prefix)) return undefined;
-  const rest = uri.slice(prefix.length);
-  const slash = rest.indexOf("/");
-  if (slash < 0) return undefined;
-  const domain = rest.slice(0, slash);
-  // In a cluster the trust domain is the cluster's (often cluster.local), not the local dev CA's.
-  if (!anyTrustDomain && domain !== topology.trustDomain) return undefined;
-  const m = /^\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(rest.slice(slash));
+export function identityFromSpiffe(uri: string, trust: TrustPolicy): string | undefined {
+  const m = /^spiffe:\/\/([^/]+)\/ns\/([^/]+)\/sa\/([^/]+)$/.exec(uri);
   if (m === null) return undefined;
-  const [, ns, sa] = m as unknown as [string, string, string];
-  // The Istio ingress gateway plays the edge's role in a cluster.
-  if (sa === "istio-ingressgateway" || sa === "istio-ingressgateway-service-account") return "edge";
-  return ns === topology.namespace ? sa : undefined;
+  const [, domain, ns, sa] = m as unknown as [string, string, string, string];
+  if (domain !== trust.trustDomain) return undefined;
+  // The Istio ingress gateway plays the edge's role in a cluster, from its own namespace only.
+  if (GATEWAY_ACCOUNTS.has(sa)) return ns === trust.gatewayNamespace ? "edge" : undefined;
+  return ns === trust.namespace ? sa : undefined;
 }
 
 /** The mesh identity in a verified peer certificate's SAN URI (local mode). */
-export function identityFromCertificate(cert: PeerCertificate | undefined, topology: Pick<Topology, "trustDomain" | "namespace">): string | undefined {
+export function identityFromCertificate(cert: PeerCertificate | undefined, trust: TrustPolicy): string | undefined {
   const san = cert?.subjectaltname;
   if (san === undefined) return undefined;
   for (const part of san.split(", ")) {
     if (part.startsWith("URI:")) {
-      const id = identityFromSpiffe(part.slice(4), topology);
+      const id = identityFromSpiffe(part.slice(4), trust);
       if (id !== undefined) return id;
     }
   }
@@ -39,7 +46,7 @@ export function identityFromCertificate(cert: PeerCertificate | undefined, topol
  * The mesh identity in an x-forwarded-client-cert header (istio mode). The sidecar sanitizes and sets
  * it, so the last element describes the immediate peer; its URI= is that peer's SPIFFE id.
  */
-export function identityFromXfcc(header: string | undefined, topology: Pick<Topology, "trustDomain" | "namespace">): string | undefined {
+export function identityFromXfcc(header: string | undefined, trust: TrustPolicy): string | undefined {
   if (header === undefined || header === "") return undefined;
   const elements = header.split(",");
   const last = elements[elements.length - 1]!;
@@ -48,7 +55,7 @@ export function identityFromXfcc(header: string | undefined, topology: Pick<Topo
     if (eq < 0) continue;
     if (kv.slice(0, eq).trim().toLowerCase() !== "uri") continue;
     const value = kv.slice(eq + 1).trim().replace(/^"|"$/g, "");
-    return identityFromSpiffe(value, topology, true);
+    return identityFromSpiffe(value, trust);
   }
   return undefined;
 }

@@ -9,7 +9,7 @@ export { Violations } from "./violations.js";
 export { insertOnce, firstWriterWins } from "./insert-once.js";
 export { parseSettings, parsers } from "./settings.js";
 export type { Setting, Settings } from "./settings.js";
-export { loadMeshConfig, loadTlsMaterial, spiffeId, defaultLimits } from "./config.js";
+export { loadMeshConfig, loadTlsMaterial, spiffeId, defaultLimits, trustPolicy } from "./config.js";
 export type { MeshConfig, MeshMode, MeshLimits, JwtConfig, TlsMaterial } from "./config.js";
 export { loadTopology, checkTopology, defaultTopologyPath } from "./topology.js";
 export type { Topology, TopologyService, MethodRule, Address } from "./topology.js";
@@ -27,6 +27,7 @@ export { createJwtVerifier } from "./jwt.js";
 export type { JwtVerifier } from "./jwt.js";
 export { makeDevCerts } from "./identity-certs.js";
 export { identityFromCertificate, identityFromXfcc, identityFromSpiffe } from "./identity.js";
+export type { TrustPolicy } from "./identity.js";
 // mesh-client
 export { createClient, closeClients, breakerOf, breakersOf, credentialsOf } from "./client.js";
 export type { ClientOptions } from "./client.js";

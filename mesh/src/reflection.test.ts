@@ -21,7 +21,7 @@ let client: Client;
 beforeAll(async () => {
   mesh = await createTestMesh();
   server = await serve({ name: "catalog", port: 0, services: [{ service: CatalogService, impl: createCatalogFixture() }], config: mesh.config("catalog") });
-  client = rawClient(mesh, server.port, "edge");
+  client = rawClient(mesh, server.port, "edge", "catalog");
 });
 
 afterAll(async () => {
@@ -129,7 +129,8 @@ describe("health", () => {
 describe("grpcurl", () => {
   const haveGrpcurl = existsSync(grpcurl);
   const run = async (...args: string[]) => {
-    const tls = ["-cacert", path.join(mesh.certDir, "ca.pem"), "-cert", path.join(mesh.certDir, "edge.pem"), "-key", path.join(mesh.certDir, "edge-key.pem")];
+    const tls = ["-cacert", path.join(mesh.certDir, "ca.pem"), "-cert", path.join(mesh.certDir, "edge.pem"), "-key", path.join(mesh.certDir, "edge-key.pem"),
+      "-servername", "catalog"];
     const { stdout } = await promisify(execFile)(grpcurl, [...tls, "-max-time", "5", ...args], { timeout: 10_000 });
     return stdout;
   };

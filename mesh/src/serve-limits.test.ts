@@ -18,7 +18,7 @@ const clients: Client[] = [];
 async function start(limits: Partial<MeshLimits> = {}, fixture: CatalogFixtureOptions = {}) {
   mesh ??= await createTestMesh();
   server = await serve({ name: "catalog", port: 0, adminPort: 0, services: [{ service: CatalogService, impl: createCatalogFixture(fixture) }], config: mesh.config("catalog", { limits }) });
-  const c = rawClient(mesh, server.port, "edge");
+  const c = rawClient(mesh, server.port, "edge", "catalog");
   clients.push(c);
   return c;
 }

@@ -17,7 +17,7 @@ const GET = "/shop.catalog.v2.CatalogService/GetProduct";
 const UPSERT = "/shop.catalog.v2.CatalogService/UpsertProduct";
 
 function as(name: string | undefined): Client {
-  const c = rawClient(mesh, server.port, name);
+  const c = rawClient(mesh, server.port, name, "catalog");
   clients.push(c);
   return c;
 }

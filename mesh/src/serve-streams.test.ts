@@ -23,7 +23,7 @@ async function start(limits: Partial<MeshLimits>): Promise<Client> {
   mesh ??= await createTestMesh();
   server = await serve({ name: "catalog", port: 0, services: [{ service: CatalogService, impl: createCatalogFixture({ idleWatch: true }) }],
     config: mesh.config("catalog", { limits }) });
-  const c = rawClient(mesh, server.port, "edge");
+  const c = rawClient(mesh, server.port, "edge", "catalog");
   clients.push(c);
   return c;
 }

@@ -16,7 +16,8 @@ function clientAs(name: string): Client<typeof CatalogService> {
   const tls = mesh.config(name).tls!;
   return createClient(CatalogService, createGrpcTransport({
     baseUrl: `https://127.0.0.1:${server.port}`,
-    nodeOptions: { ca: tls.ca, cert: tls.cert, key: tls.key },
+    // The server's certificate names only catalog (mesh/src/identity-certs.ts).
+    nodeOptions: { ca: tls.ca, cert: tls.cert, key: tls.key, servername: "catalog" },
   }));
 }
 

@@ -23,7 +23,7 @@ export function createServerGuard(config: MeshConfig): ServerGuard {
   const table = createAccessTable(config.topology);
   const verify = createJwtVerifier(config.jwt);
   const callerOf = config.mode === "local" ? createTlsCallerLookup(config) : (call: ServerSurfaceCall) =>
-    identityFromXfcc(call.metadata.get("x-forwarded-client-cert")[0] as string | undefined, config.topology);
+    identityFromXfcc(call.metadata.get("x-forwarded-client-cert")[0] as string | undefined, config.trust);
   return (call, inbound) => {
     const rule = table.rule(inbound.path);
     // Unknown to the access table means nobody was granted it: deny rather than default-open.
@@ -68,7 +68,7 @@ function createTlsCallerLookup(config: MeshConfig): (call: ServerSurfaceCall) =>
   const bySession = new WeakMap<object, string | null>();
   const fromAuthContext = (call: ServerSurfaceCall) => {
     const ctx = call.getAuthContext();
-    return ctx.transportSecurityType === "ssl" ? identityFromCertificate(ctx.sslPeerCertificate, config.topology) : undefined;
+    return ctx.transportSecurityType === "ssl" ? identityFromCertificate(ctx.sslPeerCertificate, config.trust) : undefined;
   };
   return (call) => {
     const session = sessionOf(call);

@@ -22,14 +22,17 @@ export async function tcpOpen(port: number, timeoutMs = 500): Promise<boolean> {
   });
 }
 
-/** grpc.health.v1.Health/Check with service "" (the whole server), in raw protobuf bytes. */
-export async function grpcHealth(port: number, certDir: string | undefined, timeoutMs = 1000): Promise<Health> {
+/**
+ * grpc.health.v1.Health/Check with service "" (the whole server), in raw protobuf bytes; over mTLS
+ * when certDir is given, verifying that the server's certificate names `tlsName`.
+ */
+export async function grpcHealth(port: number, certDir: string | undefined, timeoutMs = 1000, tlsName?: string): Promise<Health> {
   const creds = certDir
     ? grpc.credentials.createSsl(readFileSync(join(certDir, "ca.pem")),
       readFileSync(join(certDir, "edge-key.pem")), readFileSync(join(certDir, "edge.pem")))
     : grpc.credentials.createInsecure();
-  // The dev certificates name localhost; TLS server names may not be IP addresses.
-  const client = new grpc.Client(`127.0.0.1:${port}`, creds, certDir ? { "grpc.ssl_target_name_override": "localhost" } : {});
+  // Each dev certificate names only its own identity (catalog-2's names catalog).
+  const client = new grpc.Client(`127.0.0.1:${port}`, creds, certDir && tlsName ? { "grpc.ssl_target_name_override": tlsName } : {});
   try {
     const bytes = await new Promise<Buffer>((resolve, reject) => {
       client.makeUnaryRequest("/grpc.health.v1.Health/Check", (b: Buffer) => b, (b: Buffer) => b,
@@ -44,10 +47,15 @@ export async function grpcHealth(port: number, certDir: string | undefined, time
   }
 }
 
+/** The identity a recorded process's certificate names: its service (catalog-2 is catalog). */
+export function tlsNameOf(proc: Pick<Proc, "name">): string {
+  return proc.name.replace(/-\d+$/, "");
+}
+
 /** Probes a recorded process as its kind answers: TCP for a store, Check in plaintext at the edge, over mTLS elsewhere. */
-export async function probe(proc: Pick<Proc, "kind" | "port">): Promise<Health> {
+export async function probe(proc: Pick<Proc, "kind" | "port" | "name">): Promise<Health> {
   if (proc.kind === "store") return (await tcpOpen(proc.port)) ? "SERVING" : "DOWN";
   if (proc.kind === "supervisor") return "SERVING"; // no port: it serves by running (its caller checked that)
   if (proc.kind === "edge") return grpcHealth(proc.port, undefined);
-  return grpcHealth(proc.port, certDir);
+  return grpcHealth(proc.port, certDir, 1000, tlsNameOf(proc));
 }

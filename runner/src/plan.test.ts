@@ -38,7 +38,9 @@ test("the nginx config has an exact location per RPC and an upstream server per 
   const conf = renderNginxConf(topology, routes, instances, REFLECTOR, { certDir, runDir: nginxDir, logDir }, false);
   const rpcs = Object.values(topology.services).reduce((n, s) => n + Object.keys(s.methods).length, 0);
   expect(routes).toHaveLength(rpcs);
-  for (const r of routes) expect(conf).toContain(`location = ${r.path} {\n      grpc_pass grpcs://${r.service};`);
+  // Each upstream is verified against its own service's name (issue 14), never a shared one.
+  for (const r of routes) expect(conf).toContain(`location = ${r.path} {\n      grpc_pass grpcs://${r.service};\n      grpc_ssl_name ${r.service};`);
+  expect(conf).not.toContain("grpc_ssl_name localhost");
   expect(conf).toContain("server 127.0.0.1:50052 max_fails=0;\n    server 127.0.0.1:50062 max_fails=0;");
   expect(conf).toContain(`listen ${topology.edge.host}:${topology.edge.port} http2;`);
   expect(conf).not.toContain("user root;");

@@ -15,7 +15,7 @@ import { rememberReplicas } from "./mesh-control.js";
 const STORM = 100;
 const PAYMENT_PORT = 50054;
 const edge = createUnaryClient();
-const payment = createServiceClient(PAYMENT_PORT, "order");
+const payment = createServiceClient("payment", PAYMENT_PORT, "order");
 const mongo = new MongoClient(MONGO_URL, { serverSelectionTimeoutMS: 5000 });
 const figures: Record<string, number | string> = {};
 const phases: Record<string, ReturnType<typeof summarize>> = {};

@@ -72,12 +72,12 @@ export function createUnaryClient(address = EDGE, credentials = grpc.credentials
   };
 }
 
-/** A direct mTLS client to a service port, with the dev certificate of `identity` (e.g. "order"). */
-export function createServiceClient(port: number, identity: string): UnaryClient {
+/** A direct mTLS client to `service`'s port, with the dev certificate of `identity` (e.g. "order"). */
+export function createServiceClient(service: string, port: number, identity: string): UnaryClient {
   const dir = join(repo, ".run", "certs");
   const creds = grpc.credentials.createSsl(readFileSync(join(dir, "ca.pem")), readFileSync(join(dir, `${identity}-key.pem`)),
     readFileSync(join(dir, `${identity}.pem`)));
-  return createUnaryClient(`127.0.0.1:${port}`, creds, { "grpc.ssl_target_name_override": "localhost" });
+  return createUnaryClient(`127.0.0.1:${port}`, creds, { "grpc.ssl_target_name_override": service });
 }
 
 /** A registered, logged-in user. */

@@ -2,7 +2,7 @@
 // `make up`: the runner's supervisor (runner/src/supervise.ts) must bring each one back, SERVING
 // within 10 s of the kill, and the money invariant must hold after it all (issue 14, item 12).
 import { join } from "node:path";
-import { grpcHealth } from "../../runner/src/health.js";
+import { grpcHealth, tlsNameOf } from "../../runner/src/health.js";
 import { readState } from "../../runner/src/supervisor.js";
 import { invariantSummary, recordScenario } from "./report.js";
 import { createBuyer, invariantsSettled, productIds, settleBuyers, type Buyer } from "./shop.js";
@@ -41,7 +41,7 @@ it("restarts every service killed with SIGKILL, SERVING within 10 s, without mak
     const killedAt = performance.now();
     await waitUntil(`${name} serving again`, async () => {
       const rec = readState().find((p) => p.name === name);
-      return rec !== undefined && rec.pid !== oldPid && (await grpcHealth(rec.port, certDir, 500)) === "SERVING";
+      return rec !== undefined && rec.pid !== oldPid && (await grpcHealth(rec.port, certDir, 500, tlsNameOf(rec))) === "SERVING";
     }, BACK_WITHIN_MS, 100);
     backMs[name] = Math.round(performance.now() - killedAt);
     await sleep(500);

@@ -84,7 +84,7 @@ describe("refusals straight to a service, skipping the edge", () => {
   });
 
   it("a TLS caller without a client certificate is refused", () => {
-    const r = sh(grpcurlBin, ["-cacert", join(certs, "ca.pem"), "-max-time", "5", "-protoset", protoset, "-d", "{}",
+    const r = sh(grpcurlBin, ["-cacert", join(certs, "ca.pem"), "-servername", "catalog", "-max-time", "5", "-protoset", protoset, "-d", "{}",
       "127.0.0.1:50052", "shop.catalog.v2.CatalogService/ListProducts"]);
     expect(r.code).not.toBe(0);
     expect(r.stdout).toBe("");
@@ -94,7 +94,7 @@ describe("refusals straight to a service, skipping the edge", () => {
     // cart may call catalog, but not payment: only order may.
     readFileSync(join(certs, "cart.pem"));
     const r = sh(grpcurlBin, ["-cacert", join(certs, "ca.pem"), "-cert", join(certs, "cart.pem"), "-key", join(certs, "cart-key.pem"),
-      "-max-time", "5", "-protoset", protoset, "-d", '{"charge_id": "x"}', "127.0.0.1:50054", "shop.payment.v1.PaymentService/GetCharge"]);
+      "-servername", "payment", "-max-time", "5", "-protoset", protoset, "-d", '{"charge_id": "x"}', "127.0.0.1:50054", "shop.payment.v1.PaymentService/GetCharge"]);
     expect(grpcCode(r)).toBe("PermissionDenied");
   });
 });

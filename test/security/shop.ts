@@ -126,7 +126,7 @@ export async function startShop(opts: { recommendation?: boolean } = {}): Promis
       const key = `${service}/${as ?? "-"}`;
       let c = clients.get(key);
       if (c === undefined) {
-        c = rawClient(mesh, ports[service], as);
+        c = rawClient(mesh, ports[service], as, service);
         clients.set(key, c);
       }
       return c;

@@ -70,7 +70,7 @@ async function main(): Promise<void> {
     concurrency,
   };
   const targets = {
-    direct: { target: catalogAddr, tls: { cacert: join(certs, "ca.pem"), cert: join(certs, "edge.pem"), key: join(certs, "edge-key.pem") } },
+    direct: { target: catalogAddr, tls: { cacert: join(certs, "ca.pem"), cert: join(certs, "edge.pem"), key: join(certs, "edge-key.pem"), serverName: "catalog" } },
     edge: { target: edge },
     echo: { target: `127.0.0.1:${echo.port}` },
   } as const;

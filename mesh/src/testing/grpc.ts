@@ -36,7 +36,12 @@ export function rawUnary(client: Client, path: string, body: Buffer, opts: { met
   });
 }
 
-/** Opens a raw grpc-js client to 127.0.0.1:port as identity `name` (undefined: no client certificate). */
-export function rawClient(mesh: TestMesh, port: number, name: string | undefined): Client {
-  return new Client(`127.0.0.1:${port}`, testCredentials(mesh, name), { "grpc.max_send_message_length": -1, "grpc.max_receive_message_length": -1 });
+/**
+ * Opens a raw grpc-js client to 127.0.0.1:port as identity `name` (undefined: no client
+ * certificate), verifying that the server's certificate names `server` (dev certificates name
+ * only their own identity).
+ */
+export function rawClient(mesh: TestMesh, port: number, name: string | undefined, server: string): Client {
+  return new Client(`127.0.0.1:${port}`, testCredentials(mesh, name), { "grpc.max_send_message_length": -1,
+    "grpc.max_receive_message_length": -1, "grpc.ssl_target_name_override": server });
 }

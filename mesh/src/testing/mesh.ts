@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { SignJWT, createLocalJWKSet, exportJWK, generateKeyPair, type JSONWebKeySet } from "jose";
-import { defaultLimits, loadTlsMaterial, type MeshConfig, type MeshLimits, type MeshMode } from "../config.js";
+import { defaultLimits, loadTlsMaterial, trustPolicy, type MeshConfig, type MeshLimits, type MeshMode } from "../config.js";
 import { loadTopology, type Topology } from "../topology.js";
 import { makeDevCerts } from "../identity-certs.js";
 
@@ -66,6 +66,7 @@ export async function createTestMesh(dir?: string): Promise<TestMesh> {
         jwt: { getKey, issuer: testIssuer },
         topology,
         limits: { ...defaultLimits, ...overrides.limits },
+        trust: trustPolicy(mode, topology, { MESH_TRUST_DOMAIN: topology.trustDomain }),
       };
     },
     async signToken({ sub, roles = [], expiresIn = "15m" }) {

@@ -48,7 +48,8 @@ export function renderNginxConf(topology: Topology, routes: Route[], instances: 
         `      limit_conn streams_per_client ${EDGE_STREAMS.perClient};\n      limit_conn streams_at_edge ${EDGE_STREAMS.total};\n` +
         "      error_page 429 = @too_many_streams;\n"
       : "";
-    return `    location = ${r.path} {\n      grpc_pass grpcs://${r.service};\n${retry}${timeout}    }`;
+    // The upstream must prove it is this service: its certificate names it, and no other does.
+    return `    location = ${r.path} {\n      grpc_pass grpcs://${r.service};\n      grpc_ssl_name ${r.service};\n${retry}${timeout}    }`;
   });
   return `# Rendered by runner/src/render/nginx.ts from mesh/topology.json and gen/shop.binpb. Do not edit.
 ${runAsRoot ? "user root;\n" : ""}# In the foreground: the runner records the master's pid itself and stops it with SIGTERM.
@@ -85,7 +86,6 @@ http {
   grpc_ssl_certificate_key ${paths.certDir}/edge-key.pem;
   grpc_ssl_trusted_certificate ${paths.certDir}/ca.pem;
   grpc_ssl_verify on;
-  grpc_ssl_name localhost;
   grpc_ssl_session_reuse on;
   grpc_connect_timeout 2s;
   grpc_read_timeout 60s;
@@ -104,9 +104,11 @@ ${locations.join("\n")}
     # Reflection knows every service; health here is the edge's own view of the mesh.
     location ^~ /grpc.reflection. {
       grpc_pass grpcs://reflector;
+      grpc_ssl_name reflector;
     }
     location ^~ /grpc.health.v1.Health/ {
       grpc_pass grpcs://reflector;
+      grpc_ssl_name reflector;
     }
     # A stream past the edge's limits: RESOURCE_EXHAUSTED, as the services answer past theirs.
     location @too_many_streams {

@@ -26,7 +26,7 @@ KEYS: list[Key] = [
     Key("REDIS_URL", "redis://127.0.0.1:6380/0", "Redis holding the purchase counts"),
     Key("CATALOG_ADDR", "127.0.0.1:50052", "catalog's gRPC address, host:port"),
     Key("CATALOG_TIMEOUT_MS", "2000", "default deadline of one catalog call when the caller set none shorter"),
-    Key("CATALOG_TLS_NAME", "", "TLS name to verify catalog's certificate against; empty = the host of CATALOG_ADDR"),
+    Key("CATALOG_TLS_NAME", "catalog", "the name catalog's certificate must carry (each dev certificate names only its service)"),
     Key("MESH_MODE", "local", "local: mTLS with the dev certs; istio: plaintext behind the sidecar"),
     Key("MESH_CERT_DIR", ".run/certs", "dev certs: ca.pem, recommendation.pem, recommendation-key.pem (local mode)"),
     Key("JWKS_URL", "", "auth's JWKS for access JWTs; empty = methods needing a JWT are refused"),

@@ -46,7 +46,7 @@ def make_certs(d: Path, names: list[str], ca_name: str = "ca") -> None:
          "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
     for n in names:
         (d / f"{n}.ext").write_text(
-            f"subjectAltName=URI:{TRUST}{n},DNS:localhost,IP:127.0.0.1\n"
+            f"subjectAltName=URI:{TRUST}{n},DNS:{n},DNS:localhost,IP:127.0.0.1\n"
             "extendedKeyUsage=serverAuth,clientAuth\nbasicConstraints=CA:FALSE\n"
         )
         _run("openssl", "req", *ec, "-keyout", f"{n}-key.pem", "-out", f"{n}.csr", "-subj", f"/CN={n}", cwd=d)
