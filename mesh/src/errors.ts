@@ -131,8 +131,10 @@ export function toConnectError(err: unknown): ConnectError {
     if (err.name === "TimeoutError") return new ConnectError("deadline exceeded", Code.DeadlineExceeded, undefined, undefined, err);
     // An AbortError means the call was cancelled (client went away or shutdown), not that it failed.
     if (err.name === "AbortError") return new ConnectError("operation canceled", Code.Canceled, undefined, undefined, err);
-    // MongoDB lost its server or cannot select one: a dependency outage, retryable later.
-    if (isMongoUnavailable(err)) return new ConnectError("database unavailable", Code.Unavailable, undefined, undefined, err);
+    // MongoDB, by the driver's error class and the server's error code.
+    const mongo = mongoCode(err);
+    if (mongo === Code.DeadlineExceeded) return new ConnectError("database deadline exceeded", Code.DeadlineExceeded, undefined, undefined, err);
+    if (mongo === Code.Unavailable) return new ConnectError("database unavailable", Code.Unavailable, undefined, undefined, err);
     // ioredis connection failures (closed connection, refused, offline queue off): cache/store outage.
     if (isRedisUnavailable(err)) return new ConnectError("cache unavailable", Code.Unavailable, undefined, undefined, err);
     // Node socket errors from any other client library: also a dependency outage.
@@ -147,17 +149,38 @@ function infoDetails(err: DomainError) {
   return err.reason ? [{ desc: ErrorInfoSchema, value: { reason: err.reason.reason, domain: err.reason.domain, metadata: err.reason.metadata ?? {} } }] : [];
 }
 
+// MongoDB driver errors by class: the driver names each class (`name`), which also holds across
+// realms where instanceof fails. The driver lost its server or cannot select one: an outage.
 const mongoUnavailableNames = new Set([
   "MongoNetworkError", "MongoNetworkTimeoutError", "MongoServerSelectionError", "MongoTopologyClosedError",
-  "MongoNotConnectedError", "PoolClearedError", "MongoPoolClearedError",
+  "MongoNotConnectedError", "PoolClearedError", "MongoPoolClearedError", "MongoServerClosedError", "MongoClientClosedError",
 ]);
+// The driver's own operation timeout (timeoutMS).
+const mongoDeadlineNames = new Set(["MongoOperationTimeoutError"]);
+// The classes that carry a server error code.
+const mongoServerNames = new Set(["MongoServerError", "MongoBulkWriteError", "MongoWriteConcernError", "MongoClientBulkWriteError"]);
+// Server codes: the operation's time limit passed (50 MaxTimeMSExpired, which FerretDB sends for
+// maxTimeMS too, and 262 ExceededTimeLimit)...
+const mongoDeadlineCodes = new Set([50, 262]);
+// ...or the server is unreachable, shutting down or not primary (HostUnreachable, HostNotFound,
+// NetworkTimeout, ShutdownInProgress, ReadConcernMajorityNotAvailableYet, PrimarySteppedDown,
+// SocketException, LegacyNotPrimary, NotWritablePrimary, InterruptedAtShutdown,
+// InterruptedDueToReplStateChange, NotPrimaryNoSecondaryOk, NotPrimaryOrSecondary).
+const mongoUnavailableCodes = new Set([6, 7, 89, 91, 134, 189, 9001, 10058, 10107, 11600, 11602, 13435, 13436]);
 
 function isErrorLike(err: unknown): err is Error {
   return typeof err === "object" && err !== null && typeof (err as Error).name === "string" && typeof (err as Error).message === "string";
 }
 
-function isMongoUnavailable(err: Error): boolean {
-  return mongoUnavailableNames.has(err.name);
+/** Unavailable or DeadlineExceeded for a MongoDB driver error that says so; undefined for any other error. */
+function mongoCode(err: Error): Code | undefined {
+  if (mongoUnavailableNames.has(err.name)) return Code.Unavailable;
+  if (mongoDeadlineNames.has(err.name)) return Code.DeadlineExceeded;
+  if (!mongoServerNames.has(err.name)) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== "number") return undefined;
+  if (mongoDeadlineCodes.has(code)) return Code.DeadlineExceeded;
+  return mongoUnavailableCodes.has(code) ? Code.Unavailable : undefined;
 }
 
 function isRedisUnavailable(err: Error): boolean {

@@ -3,6 +3,8 @@
 // separate @shopmesh/mesh/testing entry (testing/index.ts).
 export { ValidationError, NotFoundError, AlreadyExistsError, PreconditionError, UnauthenticatedError, PermissionDeniedError, RateLimitedError, AbortedError, UnavailableError, DomainError, toConnectError, withReason, reasonOf } from "./errors.js";
 export type { FieldViolation, ErrorReason } from "./errors.js";
+export { upstreamError } from "./upstream-error.js";
+export type { BusinessErrorMap } from "./upstream-error.js";
 export { Violations } from "./violations.js";
 export { insertOnce, firstWriterWins } from "./insert-once.js";
 export { parseSettings, parsers } from "./settings.js";

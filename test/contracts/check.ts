@@ -31,6 +31,12 @@ export function checkContracts(set: FileDescriptorSet): string[] {
           problems.push(`${rpc}: has no comment`);
         } else if (!comment.includes("Errors:")) {
           problems.push(`${rpc}: its comment does not list the status codes it returns ("Errors: ...")`);
+        } else {
+          for (const clause of errorClauses(comment)) {
+            const codes = leadingCodes(clause);
+            if (codes.length === 0) problems.push(`${rpc}: its Errors: clause "${clause}" does not start with a gRPC code name`);
+            for (const c of codes.filter((c) => !GRPC_CODES.has(c))) problems.push(`${rpc}: its Errors: line names ${c}, which is not a gRPC code`);
+          }
         }
         const level = method.options?.idempotencyLevel ?? MethodOptions_IdempotencyLevel.IDEMPOTENCY_UNKNOWN;
         if (READ_METHOD.test(method.name) && level !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS) {
@@ -40,6 +46,51 @@ export function checkContracts(set: FileDescriptorSet): string[] {
     });
   }
   return problems;
+}
+
+/**
+ * The codes each RPC's `Errors:` line lists, by "package.Service/Method" (the topology's key).
+ * The line is everything after "Errors:": clauses split by ";", each starting with its codes
+ * ("UNAVAILABLE or DEADLINE_EXCEEDED when ..."); words later in a clause (ErrorInfo reasons) are not codes.
+ */
+export function listedCodes(set: FileDescriptorSet): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const file of set.file.filter((f) => f.package.startsWith("shop."))) {
+    file.service.forEach((service, si) => {
+      service.method.forEach((method, mi) => {
+        const comment = leadingComment(file, [SERVICE_FIELD, si, METHOD_FIELD, mi]);
+        out.set(`${file.package}.${service.name}/${method.name}`, new Set(errorClauses(comment).flatMap(leadingCodes)));
+      });
+    });
+  }
+  return out;
+}
+
+/** The 16 gRPC status codes but OK, by their canonical names. */
+export const GRPC_CODES = new Set(["CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+  "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+  "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"]);
+
+/**
+ * Codes the runtime may answer for any RPC, so an `Errors:` line need not list them
+ * (docs/architecture.md, "The error map"): the caller's identity is not allowed (PERMISSION_DENIED),
+ * the server sheds load or the message is too large (RESOURCE_EXHAUSTED), the server drains or a
+ * dependency is down (UNAVAILABLE), the deadline passes (DEADLINE_EXCEEDED), the caller leaves
+ * (CANCELLED), and a bug (INTERNAL, never for bad input). Every other code a handler returns is listed.
+ */
+export const IMPLICIT_CODES = new Set(["PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "UNAVAILABLE", "DEADLINE_EXCEEDED", "CANCELLED", "INTERNAL"]);
+
+function errorClauses(comment: string): string[] {
+  const at = comment.indexOf("Errors:");
+  if (at < 0) return [];
+  return comment.slice(at + "Errors:".length).replace(/\s+/g, " ").trim().replace(/\.$/, "").split(";")
+    .map((c) => c.trim()).filter((c) => c !== "");
+}
+
+/** The code names a clause starts with: "A", "A or B", "A, B and C", "A/B". */
+function leadingCodes(clause: string): string[] {
+  const head = /^[A-Z][A-Z_]*(?:\s*(?:,|\/|\bor\b|\band\b)\s*[A-Z][A-Z_]*)*(?!\w)/.exec(clause);
+  return head ? head[0].split(/\s*(?:,|\/|\bor\b|\band\b)\s*/) : [];
 }
 
 function leadingComment(file: FileDescriptorProto, path: number[]): string {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { checkContracts } from "./check.js";
+import { checkContracts, listedCodes } from "./check.js";
 
 const root = join(import.meta.dirname, "..", "..");
 
@@ -48,6 +48,21 @@ describe("the contract check on a bad fixture", () => {
       'shop.broken.BrokenService.GetVague: its comment does not list the status codes it returns ("Errors: ...")');
   });
 
+  it("fails on an Errors: line whose clause does not start with a gRPC code name", () => {
+    expect(problems).toContain(
+      'shop.broken.BrokenService.ListThings: its Errors: clause "none" does not start with a gRPC code name');
+  });
+
+  it("fails on a code name that is not one of the 16 gRPC codes", () => {
+    expect(problems).toContain(
+      "shop.broken.BrokenService.GetTypo: its Errors: line names INVALID_ARGUMENTS, which is not a gRPC code");
+  });
+
+  it("reads the codes of every clause, several in one, and no ErrorInfo reason", () => {
+    expect([...listedCodes(load(bytes)).get("shop.broken.BrokenService/GetWell")!].sort())
+      .toEqual(["DEADLINE_EXCEEDED", "FAILED_PRECONDITION", "INVALID_ARGUMENT", "UNAVAILABLE"]);
+  });
+
   it("fails on a read method not marked NO_SIDE_EFFECTS", () => {
     expect(problems).toContain(
       "shop.broken.BrokenService.ListThings: a read method must be marked idempotency_level = NO_SIDE_EFFECTS");
@@ -59,7 +74,7 @@ describe("the contract check on a bad fixture", () => {
   });
 
   it("reports nothing else", () => {
-    expect(problems).toHaveLength(4);
+    expect(problems).toHaveLength(6);
   });
 });
 

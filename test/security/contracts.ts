@@ -26,10 +26,11 @@ export interface Rpc {
   roles: string[];
 }
 
-/** The registry of every contract, from gen/shop.binpb. */
-export const registry: FileRegistry = createFileRegistry(
-  fromBinary(FileDescriptorSetSchema, readFileSync(path.resolve(import.meta.dirname, "../../gen/shop.binpb"))),
-);
+/** Every contract, gen/shop.binpb. */
+export const descriptorSet = fromBinary(FileDescriptorSetSchema, readFileSync(path.resolve(import.meta.dirname, "../../gen/shop.binpb")));
+
+/** The registry of every contract. */
+export const registry: FileRegistry = createFileRegistry(descriptorSet);
 
 /** The caller table. */
 export const topology: Topology = loadTopology();

@@ -8,3 +8,5 @@ export { createCatalogFixture } from "./catalog.js";
 export type { CatalogFixtureOptions } from "./catalog.js";
 export { startBareServer, grpcDefinitionOf, toGrpcStatus } from "./bare-server.js";
 export type { BareServer, BareCall, BareHandler } from "./bare-server.js";
+export { UPSTREAM_SECRET, upstreamFailure, answerOf } from "./upstream-failure.js";
+export { deleteRedisKeys } from "./redis-keys.js";

@@ -118,7 +118,7 @@ test("with catalog down, AddItem is Unavailable, and the open breaker then fails
     errors.push(await failure(client.addItem({ productId: "p-01", quantity: 1 }, alice)));
   }
   expect(errors.every((e) => e.code === Code.Unavailable)).toBe(true);
-  expect(errors.at(-1)!.rawMessage).toBe("circuit open for catalog");
+  expect(errors.at(-1)!.rawMessage).toBe("catalog is unavailable (circuit open)");
   const started = Date.now();
   await failure(client.addItem({ productId: "p-01", quantity: 1 }, alice));
   expect(Date.now() - started).toBeLessThan(200);

@@ -1,5 +1,6 @@
 // Wires cart: Redis store, catalog client (with its breaker), use cases, handlers, serve().
-import { createClient, createLogger, serve, type MeshServer } from "@shopmesh/mesh";
+import { Code } from "@connectrpc/connect";
+import { createClient, createLogger, NotFoundError, serve, upstreamError, type MeshServer } from "@shopmesh/mesh";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import type { CartConfig } from "./config.js";
@@ -20,8 +21,14 @@ export async function startServer(config: CartConfig): Promise<{ port: number; a
   const catalog = createClient(CatalogService, { target: "catalog", address: config.catalogAddr, config: config.mesh, defaultTimeoutMs: 1000 });
   const cart = createCart({
     store,
-    // NotFound, InvalidArgument and an open breaker's Unavailable pass through unchanged.
-    productExists: async (id, signal) => { await catalog.getProduct({ id }, { signal }); },
+    // Catalog's NotFound is cart's own; any other failure keeps only its kind (mesh's upstreamError).
+    productExists: async (id, signal) => {
+      try {
+        await catalog.getProduct({ id }, { signal });
+      } catch (err) {
+        throw upstreamError("catalog", err, (e) => (e.code === Code.NotFound ? new NotFoundError(`product ${id} not found`) : undefined));
+      }
+    },
   });
   const server = await serve({
     name: "cart",

@@ -108,6 +108,7 @@ class FakeCatalog:
     products: dict[str, catalog_pb2.Product] = field(default_factory=dict)
     delay_s: float = 0.0
     fail: grpc.StatusCode | None = None  # every call answers this code
+    fail_message: str = ""  # ...with this message and trailer (default "injected <CODE>")
     callers: list[str] = field(default_factory=list)
     calls: int = 0
 
@@ -123,7 +124,9 @@ class FakeCatalog:
         if self.delay_s:
             time.sleep(self.delay_s)
         if self.fail is not None:
-            ctx.abort(self.fail, f"injected {self.fail.name}")
+            if self.fail_message:
+                ctx.set_trailing_metadata((("x-upstream-debug", self.fail_message),))
+            ctx.abort(self.fail, self.fail_message or f"injected {self.fail.name}")
 
 
 class _CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):

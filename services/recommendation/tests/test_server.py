@@ -169,6 +169,30 @@ def test_slow_catalog_is_bounded_by_the_callers_deadline(certs, service, catalog
     assert time.monotonic() - start < 1.5
 
 
+UPSTREAM_SECRET = "upstream-secret: mongodb://admin:hunter2@10.9.8.7"
+
+
+@pytest.mark.parametrize(("upstream", "code", "message"), [
+    # catalog is unwell: the caller learns that, in recommendation's words.
+    (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAVAILABLE, "catalog unavailable (internal)"),
+    (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.UNAVAILABLE, "catalog unavailable (unavailable)"),
+    (grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNAVAILABLE, "catalog unavailable (resource_exhausted)"),
+    # catalog refused recommendation's own request: a bug on one side, not the caller's to fix.
+    (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INTERNAL, "internal error"),
+    (grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.INTERNAL, "internal error"),
+])
+def test_catalog_errors_reach_the_caller_in_recommendations_words_only(certs, service, catalog, upstream, code, message) -> None:  # type: ignore[no-untyped-def]
+    # The recommendation -> catalog boundary (docs/architecture.md, "The error map"): catalog's
+    # message and trailers stay with recommendation; only the kind of failure crosses.
+    catalog.fake.fail, catalog.fake.fail_message = upstream, UPSTREAM_SECRET
+    with pytest.raises(grpc.RpcError) as e:
+        stub(certs, service.port).ListRecommendations(pb.ListRecommendationsRequest(), timeout=5)
+    assert catalog.fake.calls >= 1
+    assert (e.value.code(), e.value.details()) == (code, message)
+    trailers = [f"{k}: {v!r}" for k, v in e.value.trailing_metadata() or ()]
+    assert not [t for t in trailers if "upstream-secret" in t or "x-upstream-debug" in t], trailers
+
+
 def test_health_and_graceful_stop(certs, redis_url, catalog) -> None:  # type: ignore[no-untyped-def]
     running = start_server(config(certs, redis_url, catalog.addr))
     ch = channel(certs, running.port)

@@ -110,7 +110,7 @@ export function createOrders(deps: OrdersDeps): Orders {
       log.error({ err, orderId: r.id }, "could not record a confirmed order; compensating");
       let o: OrderRecord;
       try {
-        o = await settle(r, { status: "FAILED", chargeId, failureReason: `could not record the order (${messageOf(err)}); charge refunded` });
+        o = await settle(r, { status: "FAILED", chargeId, failureReason: "could not record the order; charge refunded" });
       } catch (again) {
         throw new UnavailableError("the order could not be recorded; it stays PENDING and is settled within a minute", again);
       }

@@ -1,5 +1,6 @@
-// What the order saga needs from other services, as plain functions. server.ts implements them
-// with mesh clients; the saga never sees transport types.
+// What the order saga needs from other services, as plain functions. upstream-clients.ts implements
+// them with mesh clients; the saga never sees transport types, and every error it gets (thrown, or
+// an outcome's `error`) is already order's own: no upstream message or detail.
 import type { CardInput } from "@shopmesh/mesh";
 
 /** A cart line as read from the cart service. */

@@ -53,7 +53,8 @@ type AuthServiceClient interface {
 	// Errors: INVALID_ARGUMENT when the token is missing.
 	Logout(ctx context.Context, in *LogoutRequest, opts ...grpc.CallOption) (*LogoutResponse, error)
 	// GetUser returns the calling user. Needs a valid access JWT.
-	// Errors: UNAUTHENTICATED without a valid token; NOT_FOUND for any user_id but the caller's own.
+	// Errors: UNAUTHENTICATED without a valid token; INVALID_ARGUMENT for bytes that are not a
+	// GetUserRequest; NOT_FOUND for any user_id but the caller's own.
 	GetUser(ctx context.Context, in *GetUserRequest, opts ...grpc.CallOption) (*GetUserResponse, error)
 }
 
@@ -138,7 +139,8 @@ type AuthServiceServer interface {
 	// Errors: INVALID_ARGUMENT when the token is missing.
 	Logout(context.Context, *LogoutRequest) (*LogoutResponse, error)
 	// GetUser returns the calling user. Needs a valid access JWT.
-	// Errors: UNAUTHENTICATED without a valid token; NOT_FOUND for any user_id but the caller's own.
+	// Errors: UNAUTHENTICATED without a valid token; INVALID_ARGUMENT for bytes that are not a
+	// GetUserRequest; NOT_FOUND for any user_id but the caller's own.
 	GetUser(context.Context, *GetUserRequest) (*GetUserResponse, error)
 	mustEmbedUnimplementedAuthServiceServer()
 }

@@ -45,10 +45,12 @@ type CartServiceClient interface {
 	// Errors: UNAUTHENTICATED; INVALID_ARGUMENT for a malformed product_id; UNAVAILABLE.
 	RemoveItem(ctx context.Context, in *RemoveItemRequest, opts ...grpc.CallOption) (*RemoveItemResponse, error)
 	// GetCart returns the caller's cart; an unknown or expired cart is empty.
-	// Errors: UNAUTHENTICATED; UNAVAILABLE when the store cannot be reached.
+	// Errors: UNAUTHENTICATED; INVALID_ARGUMENT for bytes that are not a GetCartRequest;
+	// UNAVAILABLE when the store cannot be reached.
 	GetCart(ctx context.Context, in *GetCartRequest, opts ...grpc.CallOption) (*GetCartResponse, error)
 	// EmptyCart removes every item. Emptying an empty cart is not an error.
-	// Errors: UNAUTHENTICATED; UNAVAILABLE.
+	// Errors: UNAUTHENTICATED; INVALID_ARGUMENT for bytes that are not an EmptyCartRequest;
+	// UNAVAILABLE.
 	EmptyCart(ctx context.Context, in *EmptyCartRequest, opts ...grpc.CallOption) (*EmptyCartResponse, error)
 }
 
@@ -117,10 +119,12 @@ type CartServiceServer interface {
 	// Errors: UNAUTHENTICATED; INVALID_ARGUMENT for a malformed product_id; UNAVAILABLE.
 	RemoveItem(context.Context, *RemoveItemRequest) (*RemoveItemResponse, error)
 	// GetCart returns the caller's cart; an unknown or expired cart is empty.
-	// Errors: UNAUTHENTICATED; UNAVAILABLE when the store cannot be reached.
+	// Errors: UNAUTHENTICATED; INVALID_ARGUMENT for bytes that are not a GetCartRequest;
+	// UNAVAILABLE when the store cannot be reached.
 	GetCart(context.Context, *GetCartRequest) (*GetCartResponse, error)
 	// EmptyCart removes every item. Emptying an empty cart is not an error.
-	// Errors: UNAUTHENTICATED; UNAVAILABLE.
+	// Errors: UNAUTHENTICATED; INVALID_ARGUMENT for bytes that are not an EmptyCartRequest;
+	// UNAVAILABLE.
 	EmptyCart(context.Context, *EmptyCartRequest) (*EmptyCartResponse, error)
 	mustEmbedUnimplementedCartServiceServer()
 }

@@ -38,7 +38,8 @@ type PaymentServiceClient interface {
 	// amount returns the original charge without charging again, so it is safe to retry.
 	// Failures carry a google.rpc.ErrorInfo (domain "payment.shop.local") whose reason callers
 	// branch on; the message is for humans.
-	// Errors: INVALID_ARGUMENT (with field violations) for a malformed key, amount, card number
+	// Errors: UNAUTHENTICATED without the end user's valid token (order forwards it);
+	// INVALID_ARGUMENT (with field violations) for a malformed key, amount, card number
 	// (Luhn), CVV or an expired card; FAILED_PRECONDITION with reason CARD_DECLINED (metadata
 	// decline_reason) when the card is declined, CHARGE_VOIDED when ResolveCharge closed the key
 	// before this charge reached the processor (nothing was taken), or IDEMPOTENCY_KEY_REUSED when
@@ -57,7 +58,8 @@ type PaymentServiceClient interface {
 	// Errors: INVALID_ARGUMENT for a malformed charge_id or reason; NOT_FOUND for an unknown charge.
 	Refund(ctx context.Context, in *RefundRequest, opts ...grpc.CallOption) (*RefundResponse, error)
 	// GetCharge returns a charge.
-	// Errors: INVALID_ARGUMENT for a malformed charge_id; NOT_FOUND for an unknown charge.
+	// Errors: UNAUTHENTICATED without the end user's valid token; INVALID_ARGUMENT for a malformed
+	// charge_id; NOT_FOUND for an unknown charge.
 	GetCharge(ctx context.Context, in *GetChargeRequest, opts ...grpc.CallOption) (*GetChargeResponse, error)
 }
 
@@ -119,7 +121,8 @@ type PaymentServiceServer interface {
 	// amount returns the original charge without charging again, so it is safe to retry.
 	// Failures carry a google.rpc.ErrorInfo (domain "payment.shop.local") whose reason callers
 	// branch on; the message is for humans.
-	// Errors: INVALID_ARGUMENT (with field violations) for a malformed key, amount, card number
+	// Errors: UNAUTHENTICATED without the end user's valid token (order forwards it);
+	// INVALID_ARGUMENT (with field violations) for a malformed key, amount, card number
 	// (Luhn), CVV or an expired card; FAILED_PRECONDITION with reason CARD_DECLINED (metadata
 	// decline_reason) when the card is declined, CHARGE_VOIDED when ResolveCharge closed the key
 	// before this charge reached the processor (nothing was taken), or IDEMPOTENCY_KEY_REUSED when
@@ -138,7 +141,8 @@ type PaymentServiceServer interface {
 	// Errors: INVALID_ARGUMENT for a malformed charge_id or reason; NOT_FOUND for an unknown charge.
 	Refund(context.Context, *RefundRequest) (*RefundResponse, error)
 	// GetCharge returns a charge.
-	// Errors: INVALID_ARGUMENT for a malformed charge_id; NOT_FOUND for an unknown charge.
+	// Errors: UNAUTHENTICATED without the end user's valid token; INVALID_ARGUMENT for a malformed
+	// charge_id; NOT_FOUND for an unknown charge.
 	GetCharge(context.Context, *GetChargeRequest) (*GetChargeResponse, error)
 	mustEmbedUnimplementedPaymentServiceServer()
 }

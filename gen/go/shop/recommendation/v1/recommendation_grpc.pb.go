@@ -38,8 +38,9 @@ type RecommendationServiceClient interface {
 	// range; UNAVAILABLE when the catalog cannot be reached.
 	ListRecommendations(ctx context.Context, in *ListRecommendationsRequest, opts ...grpc.CallOption) (*ListRecommendationsResponse, error)
 	// RecordPurchase counts the products of an order once per order_id, so retries do not double
-	// count. Errors: INVALID_ARGUMENT for a malformed order_id, no items, or a quantity outside 1
-	// to 99; UNAVAILABLE when the store cannot be reached.
+	// count. Errors: UNAUTHENTICATED without the end user's valid token (order forwards it);
+	// INVALID_ARGUMENT for a malformed order_id, no items, or a quantity outside 1 to 99;
+	// UNAVAILABLE when the store cannot be reached.
 	RecordPurchase(ctx context.Context, in *RecordPurchaseRequest, opts ...grpc.CallOption) (*RecordPurchaseResponse, error)
 }
 
@@ -83,8 +84,9 @@ type RecommendationServiceServer interface {
 	// range; UNAVAILABLE when the catalog cannot be reached.
 	ListRecommendations(context.Context, *ListRecommendationsRequest) (*ListRecommendationsResponse, error)
 	// RecordPurchase counts the products of an order once per order_id, so retries do not double
-	// count. Errors: INVALID_ARGUMENT for a malformed order_id, no items, or a quantity outside 1
-	// to 99; UNAVAILABLE when the store cannot be reached.
+	// count. Errors: UNAUTHENTICATED without the end user's valid token (order forwards it);
+	// INVALID_ARGUMENT for a malformed order_id, no items, or a quantity outside 1 to 99;
+	// UNAVAILABLE when the store cannot be reached.
 	RecordPurchase(context.Context, *RecordPurchaseRequest) (*RecordPurchaseResponse, error)
 	mustEmbedUnimplementedRecommendationServiceServer()
 }

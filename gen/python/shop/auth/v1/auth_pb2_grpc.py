@@ -104,7 +104,8 @@ class AuthServiceServicer:
 
     def GetUser(self, request, context):
         """GetUser returns the calling user. Needs a valid access JWT.
-        Errors: UNAUTHENTICATED without a valid token; NOT_FOUND for any user_id but the caller's own.
+        Errors: UNAUTHENTICATED without a valid token; INVALID_ARGUMENT for bytes that are not a
+        GetUserRequest; NOT_FOUND for any user_id but the caller's own.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -83,7 +83,8 @@ class CartServiceServicer:
 
     def GetCart(self, request, context):
         """GetCart returns the caller's cart; an unknown or expired cart is empty.
-        Errors: UNAUTHENTICATED; UNAVAILABLE when the store cannot be reached.
+        Errors: UNAUTHENTICATED; INVALID_ARGUMENT for bytes that are not a GetCartRequest;
+        UNAVAILABLE when the store cannot be reached.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -91,7 +92,8 @@ class CartServiceServicer:
 
     def EmptyCart(self, request, context):
         """EmptyCart removes every item. Emptying an empty cart is not an error.
-        Errors: UNAUTHENTICATED; UNAVAILABLE.
+        Errors: UNAUTHENTICATED; INVALID_ARGUMENT for bytes that are not an EmptyCartRequest;
+        UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -66,7 +66,8 @@ class PaymentServiceServicer:
         amount returns the original charge without charging again, so it is safe to retry.
         Failures carry a google.rpc.ErrorInfo (domain "payment.shop.local") whose reason callers
         branch on; the message is for humans.
-        Errors: INVALID_ARGUMENT (with field violations) for a malformed key, amount, card number
+        Errors: UNAUTHENTICATED without the end user's valid token (order forwards it);
+        INVALID_ARGUMENT (with field violations) for a malformed key, amount, card number
         (Luhn), CVV or an expired card; FAILED_PRECONDITION with reason CARD_DECLINED (metadata
         decline_reason) when the card is declined, CHARGE_VOIDED when ResolveCharge closed the key
         before this charge reached the processor (nothing was taken), or IDEMPOTENCY_KEY_REUSED when
@@ -100,7 +101,8 @@ class PaymentServiceServicer:
 
     def GetCharge(self, request, context):
         """GetCharge returns a charge.
-        Errors: INVALID_ARGUMENT for a malformed charge_id; NOT_FOUND for an unknown charge.
+        Errors: UNAUTHENTICATED without the end user's valid token; INVALID_ARGUMENT for a malformed
+        charge_id; NOT_FOUND for an unknown charge.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

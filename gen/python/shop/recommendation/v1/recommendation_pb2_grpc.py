@@ -63,8 +63,9 @@ class RecommendationServiceServicer:
 
     def RecordPurchase(self, request, context):
         """RecordPurchase counts the products of an order once per order_id, so retries do not double
-        count. Errors: INVALID_ARGUMENT for a malformed order_id, no items, or a quantity outside 1
-        to 99; UNAVAILABLE when the store cannot be reached.
+        count. Errors: UNAUTHENTICATED without the end user's valid token (order forwards it);
+        INVALID_ARGUMENT for a malformed order_id, no items, or a quantity outside 1 to 99;
+        UNAVAILABLE when the store cannot be reached.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -383,7 +383,8 @@ export const AuthService: GenService<{
   },
   /**
    * GetUser returns the calling user. Needs a valid access JWT.
-   * Errors: UNAUTHENTICATED without a valid token; NOT_FOUND for any user_id but the caller's own.
+   * Errors: UNAUTHENTICATED without a valid token; INVALID_ARGUMENT for bytes that are not a
+   * GetUserRequest; NOT_FOUND for any user_id but the caller's own.
    *
    * @generated from rpc shop.auth.v1.AuthService.GetUser
    */

@@ -262,7 +262,8 @@ export const CartService: GenService<{
   },
   /**
    * GetCart returns the caller's cart; an unknown or expired cart is empty.
-   * Errors: UNAUTHENTICATED; UNAVAILABLE when the store cannot be reached.
+   * Errors: UNAUTHENTICATED; INVALID_ARGUMENT for bytes that are not a GetCartRequest;
+   * UNAVAILABLE when the store cannot be reached.
    *
    * @generated from rpc shop.cart.v1.CartService.GetCart
    */
@@ -273,7 +274,8 @@ export const CartService: GenService<{
   },
   /**
    * EmptyCart removes every item. Emptying an empty cart is not an error.
-   * Errors: UNAUTHENTICATED; UNAVAILABLE.
+   * Errors: UNAUTHENTICATED; INVALID_ARGUMENT for bytes that are not an EmptyCartRequest;
+   * UNAVAILABLE.
    *
    * @generated from rpc shop.cart.v1.CartService.EmptyCart
    */

@@ -200,8 +200,9 @@ export const RecommendationService: GenService<{
   },
   /**
    * RecordPurchase counts the products of an order once per order_id, so retries do not double
-   * count. Errors: INVALID_ARGUMENT for a malformed order_id, no items, or a quantity outside 1
-   * to 99; UNAVAILABLE when the store cannot be reached.
+   * count. Errors: UNAUTHENTICATED without the end user's valid token (order forwards it);
+   * INVALID_ARGUMENT for a malformed order_id, no items, or a quantity outside 1 to 99;
+   * UNAVAILABLE when the store cannot be reached.
    *
    * @generated from rpc shop.recommendation.v1.RecommendationService.RecordPurchase
    */
