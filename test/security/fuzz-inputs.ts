@@ -220,3 +220,53 @@ export function fuzzInput(desc: DescMessage, seeds: Uint8Array[], rng: Rng): { k
     case "appended-garbage": return { kind, bytes: concat(seed, randomBytes(rng, 1 + int(rng, 16))) };
   }
 }
+
+/** Field `no` as one length-delimited value holding `bytes`. */
+export function lengthDelimited(no: number, bytes: Uint8Array): Uint8Array {
+  return new BinaryWriter().tag(no, WireType.LengthDelimited).bytes(bytes).finish();
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    size++;
+  }
+  return size;
+}
+
+/**
+ * Field `no` nested `depth` deep as length-delimited values around `core`. Built in one pass from
+ * the inside lengths (wrapping level by level copies the whole message at each level: quadratic).
+ */
+export function deepLengthDelimited(no: number, depth: number, core: Uint8Array): Uint8Array {
+  const tag = new BinaryWriter().tag(no, WireType.LengthDelimited).finish();
+  const lengths = new Array<number>(depth);
+  let size = core.length;
+  for (let i = depth - 1; i >= 0; i--) {
+    lengths[i] = size;
+    size += tag.length + varintSize(size);
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const len of lengths) {
+    out.set(tag, at);
+    at += tag.length;
+    for (let n = len; ; n = Math.floor(n / 0x80)) {
+      if (n < 0x80) {
+        out[at++] = n;
+        break;
+      }
+      out[at++] = (n % 0x80) | 0x80;
+    }
+  }
+  out.set(core, at);
+  return out;
+}
+
+/** `depth` StartGroup tags of field `no`, then as many EndGroup tags (none when `terminated` is false). */
+export function nestedGroups(no: number, depth: number, terminated = true): Uint8Array {
+  const open = new BinaryWriter().tag(no, WireType.StartGroup).finish();
+  const close = new BinaryWriter().tag(no, WireType.EndGroup).finish();
+  return Buffer.concat([Buffer.alloc(depth * open.length, open), terminated ? Buffer.alloc(depth * close.length, close) : Buffer.alloc(0)]);
+}

@@ -7,14 +7,17 @@
 // memory stays bounded. Every code an RPC answered must be listed in its proto comment's
 // `Errors:` line, unless the runtime adds it to every RPC (IMPLICIT_CODES, test/contracts/check.ts).
 // Inputs per RPC and the code distribution go to .run/security/fuzz.json.
+// Then two targeted attacks (issue 14): 5,000 concurrent WatchProduct opens from one caller, and
+// huge or deeply nested messages to the Python service, each answered with one exact code.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { status } from "@grpc/grpc-js";
+import { status, type ClientReadableStream, type ServiceError } from "@grpc/grpc-js";
 import { defaultLimits } from "@shopmesh/mesh";
+import { rawClient } from "@shopmesh/mesh/testing";
 import { IMPLICIT_CODES, listedCodes } from "../contracts/check.js";
 import { allRpcs, descriptorSet, type Rpc } from "./contracts.js";
-import { createRng, fuzzInput, hugeString, type InputKind } from "./fuzz-inputs.js";
-import { codeName, rawCall, type CallResult } from "./raw-call.js";
+import { createRng, deepLengthDelimited, fuzzInput, hugeString, lengthDelimited, nestedGroups, type InputKind } from "./fuzz-inputs.js";
+import { bearer, codeName, rawCall, type CallResult } from "./raw-call.js";
 import { startShop, type ServiceName, type Shop } from "./shop.js";
 import { createFixture, encode, entryOf, type Fixture } from "./valid-requests.js";
 
@@ -53,6 +56,8 @@ const knownIssues: Record<string, number> = {};
 /** Up to 5 inputs per RPC that got INTERNAL (base64), so a finding can be replayed. */
 const internalSamples: Record<string, { kind: string; base64: string }[]> = {};
 const rss: Record<string, { beforeMb: number; afterMb: number }> = {};
+/** What the targeted attacks got, for fuzz.json. */
+const targeted: { streams?: Record<string, number>; python: Record<string, string> } = { python: {} };
 
 // What a status must never look like: a leaked stack or source location, or a transport failure.
 const STACK = /\n\s+at |\bat .+\.(ts|js|mjs):\d+|\.(ts|js|py):\d+:\d+|Traceback \(most recent/;
@@ -77,7 +82,7 @@ afterAll(async () => {
   const totals: Record<string, number> = {};
   for (const r of Object.values(records)) for (const [c, n] of Object.entries(r.codes)) totals[c] = (totals[c] ?? 0) + n;
   const inputs = Object.values(records).reduce((s, r) => s + r.inputs, 0);
-  writeFileSync(path.join(dir, "fuzz.json"), `${JSON.stringify({ seed: SEED, perRpcMin: PER_RPC, inputs, totals, rss, problems, knownIssues, internalSamples, rpcs: records }, null, 2)}\n`);
+  writeFileSync(path.join(dir, "fuzz.json"), `${JSON.stringify({ seed: SEED, perRpcMin: PER_RPC, inputs, totals, rss, problems, knownIssues, internalSamples, targeted, rpcs: records }, null, 2)}\n`);
   const lines = Object.entries(records).map(([k, r]) =>
     `${k.padEnd(66)} ${String(r.inputs).padStart(5)} ${String(r.ms).padStart(6)}ms  ${Object.entries(r.codes).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}:${n}`).join(" ")}`);
   console.log(`fuzz seed ${SEED}: ${inputs} inputs over ${Object.keys(records).length} RPCs\n${lines.join("\n")}\ntotals ${JSON.stringify(totals)}\nrss ${JSON.stringify(rss)}\nknown issues ${JSON.stringify(knownIssues)}`);
@@ -178,4 +183,110 @@ describe("fuzz every RPC with bytes", () => {
     // Every service still serves after all batches (a late crash would show here).
     for (const s of ["auth", "catalog", "cart", "payment", "order", "recommendation"] as const) expect(`${s}: ${await healthy(s)}`).toBe(`${s}: SERVING`);
   });
+});
+
+const rpcByKey = (key: string): Rpc => {
+  const rpc = rpcs.find((r) => r.key === key);
+  if (rpc === undefined) throw new Error(`${key} is not in the contracts`);
+  return rpc;
+};
+const idBytes = (b: Buffer) => b;
+
+describe("5,000 concurrent stream opens on catalog, from one caller", () => {
+  const N = 5000;
+  const { maxConcurrentStreams, maxStreamsPerCaller } = defaultLimits;
+
+  test(`${maxStreamsPerCaller} held (the per-caller cap), ${N - maxStreamsPerCaller} RESOURCE_EXHAUSTED, and unary GetProduct answers meanwhile`, async () => {
+    const watch = rpcByKey("shop.catalog.v2.CatalogService/WatchProduct");
+    const get = rpcByKey("shop.catalog.v2.CatalogService/GetProduct");
+    // The server budget (2048) is far above the cap, so the cap is what holds: one caller, one JWT
+    // subject (mesh/src/serve.ts counts streams per end user when a valid token came).
+    expect(maxStreamsPerCaller).toBeLessThan(maxConcurrentStreams);
+    const token = await shop.mesh.signToken({ sub: `stream-caller-${shop.tag}` });
+    // A client of its own, so the 5,000 streams share no connection with the other tests.
+    const client = rawClient(shop.mesh, shop.ports.catalog, "edge", "catalog");
+    const body = encode(watch, { id: f.productId });
+    const calls: ClientReadableStream<Buffer>[] = [];
+    const open = () => new Promise<{ outcome: string; details: string }>((resolve) => {
+      const call = client.makeServerStreamRequest(watch.path, idBytes, idBytes, body, bearer(token), {});
+      calls.push(call);
+      // The first event decides: a message (the product's current state) means the stream is held.
+      call.on("data", () => resolve({ outcome: "held", details: "" }));
+      call.on("error", (e: ServiceError) => resolve({ outcome: codeName(e.code), details: e.details }));
+      call.on("status", (st) => resolve({ outcome: codeName(st.code), details: st.details }));
+    });
+    try {
+      const outcomes = await Promise.all(Array.from({ length: N }, open));
+      const counts: Record<string, number> = {};
+      for (const o of outcomes) counts[o.outcome] = (counts[o.outcome] ?? 0) + 1;
+      const refused = outcomes.filter((o) => o.outcome === "RESOURCE_EXHAUSTED");
+      const byCap = refused.filter((o) => o.details.includes("for this caller")).length;
+      const byBudget = refused.filter((o) => o.details.includes("on this server")).length;
+      targeted.streams = { opened: N, ...counts, refusedByCallerCap: byCap, refusedByServerBudget: byBudget };
+      expect(counts).toEqual({ held: maxStreamsPerCaller, RESOURCE_EXHAUSTED: N - maxStreamsPerCaller });
+      // Every refusal says which limit it hit; none leaks anything else.
+      expect(byCap + byBudget).toBe(refused.length);
+
+      // Unary calls have a budget of their own: held streams do not starve them.
+      const unary = await Promise.all(Array.from({ length: 100 }, () =>
+        rawCall(shop.raw("catalog", "edge"), get.path, encode(get, { id: f.productId }), { token, deadlineMs: 10_000 })));
+      expect(unary.map((r) => codeName(r.code))).toEqual(Array<string>(100).fill("OK"));
+      targeted.streams.unaryOkWhileHeld = unary.length;
+    } finally {
+      for (const c of calls) c.cancel();
+    }
+    // The cap is released with the streams: the same caller opens one again (after the server
+    // has seen the cancellations).
+    let again = "";
+    for (let i = 0; i < 50 && again !== "OK"; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      again = codeName((await rawCall(client, watch.path, body, { streaming: true, token, deadlineMs: 5000 })).code);
+    }
+    client.close();
+    expect(again).toBe("OK");
+  }, 120_000);
+});
+
+describe("huge and deeply nested messages to the Python service", () => {
+  const list = rpcByKey("shop.recommendation.v1.RecommendationService/ListRecommendations");
+  const record = rpcByKey("shop.recommendation.v1.RecommendationService/RecordPurchase");
+  const FIVE_MB = 5 * 1024 * 1024;
+  const DEPTH = 1_000_000;
+  // Field 15 is unknown to both request messages.
+  const UNKNOWN = 15;
+  const cases: { name: string; rpc: Rpc; bytes: () => Promise<Uint8Array>; expected: number }[] = [
+    // Over the 4 MiB limit: grpcio refuses it before any of our code runs.
+    { name: "ListRecommendations, a 5 MB excluded product id", rpc: list, bytes: async () => hugeString(list.method.input, FIVE_MB),
+      expected: status.RESOURCE_EXHAUSTED },
+    { name: "RecordPurchase, a 5 MB order id", rpc: record, bytes: async () => hugeString(record.method.input, FIVE_MB),
+      expected: status.RESOURCE_EXHAUSTED },
+    // Groups must be parsed to be skipped; upb stops at its depth limit (100) and the service
+    // answers the DecodeError as InvalidArgument (server.py), never a crash or Internal.
+    { name: `ListRecommendations, ${DEPTH.toLocaleString("en")} nested groups of an unknown field`, rpc: list,
+      bytes: async () => nestedGroups(UNKNOWN, DEPTH), expected: status.INVALID_ARGUMENT },
+    { name: `ListRecommendations, ${DEPTH.toLocaleString("en")} unterminated groups`, rpc: list,
+      bytes: async () => nestedGroups(UNKNOWN, DEPTH, false), expected: status.INVALID_ARGUMENT },
+    { name: `RecordPurchase, ${DEPTH.toLocaleString("en")} nested groups inside an item`, rpc: record,
+      bytes: async () => lengthDelimited(2, nestedGroups(UNKNOWN, DEPTH)), expected: status.INVALID_ARGUMENT },
+    // An unknown length-delimited field is kept as bytes, never parsed, however deep its insides:
+    // the rest of the request is served as if it were not there.
+    { name: "ListRecommendations, an unknown field nesting 100,000 length-delimited levels", rpc: list,
+      bytes: async () => Buffer.concat([encode(list, await entryOf(list).build(f)), deepLengthDelimited(UNKNOWN, 100_000, Buffer.from("x"))]),
+      expected: status.OK },
+    { name: "RecordPurchase, a valid purchase with an unknown field nesting 100,000 length-delimited levels", rpc: record,
+      bytes: async () => Buffer.concat([encode(record, await entryOf(record).build(f)), deepLengthDelimited(UNKNOWN, 100_000, Buffer.from("x"))]),
+      expected: status.OK },
+  ];
+
+  test.each(cases.map((c) => [c.name, c] as const))("%s", async (_name, c) => {
+    const bytes = Buffer.from(await c.bytes());
+    const r = await rawCall(shop.raw("recommendation", c.rpc.callers[0]), c.rpc.path, bytes, { token: f.owner.token, deadlineMs: 20_000 });
+    targeted.python[c.name] = `${codeName(r.code)} (${bytes.length} bytes)`;
+    expect(`${codeName(r.code)}: ${STACK.test(r.details) ? "stack trace in status" : "no stack"}`).toBe(`${codeName(c.expected)}: no stack`);
+    // Still alive and still answering a valid call, on the same connection.
+    expect(() => process.kill(shop.recommendationPid!, 0)).not.toThrow();
+    const after = await rawCall(shop.raw("recommendation", "edge"), list.path, encode(list, await entryOf(list).build(f)), { token: f.owner.token, deadlineMs: 10_000 });
+    expect(codeName(after.code)).toBe("OK");
+    expect(await healthy("recommendation")).toBe("SERVING");
+  }, 60_000);
 });

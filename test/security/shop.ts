@@ -4,7 +4,7 @@
 // that fetches the test mesh's JWKS over HTTP. Nothing here is faked: every RPC reaches real code.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -26,6 +26,8 @@ import { startServer as startPayment, stopServer as stopPayment } from "../../se
 import { freePort, waitForPort } from "../support/stores.js";
 
 const repo = path.resolve(import.meta.dirname, "../..");
+/** The audience every service requires and the test tokens carry, as JWT_AUDIENCE does in a real mesh (runner/src/plan.ts). */
+export const SHOP_AUDIENCE = "shopmesh-security";
 
 /** Mesh service names, as in mesh/topology.json. */
 export type ServiceName = "auth" | "catalog" | "cart" | "payment" | "order" | "recommendation";
@@ -57,7 +59,9 @@ export async function startShop(opts: { recommendation?: boolean } = {}): Promis
   const tag = randomBytes(4).toString("hex");
   const dbs = { auth: `sec_auth_${tag}`, catalog: `sec_catalog_${tag}`, payment: `sec_payment_${tag}`, order: `sec_order_${tag}` };
   const prefix = `sec_${tag}:`;
-  const mesh = await createTestMesh();
+  // Every service checks iss and aud, as in a real mesh: a token for another issuer or audience
+  // must be refused, not pass because nobody looks (issue 14).
+  const mesh = await createTestMesh(undefined, { audience: SHOP_AUDIENCE });
   const keyDir = mkdtempSync(path.join(tmpdir(), "sec-keys-"));
   const stops: (() => Promise<void>)[] = [];
   let jwksServer: Server | undefined;
@@ -74,6 +78,10 @@ export async function startShop(opts: { recommendation?: boolean } = {}): Promis
 
   let recommendationPort = 0;
   if (opts.recommendation !== false) {
+    // The suites cover every RPC of the contracts, the Python service's too: without it they fail
+    // here, loudly, instead of reporting its cells as refused calls (make setup makes the venv).
+    const py = path.join(repo, ".venv/bin/python");
+    if (!existsSync(py)) throw new Error(`shop: ${py} is missing, so the Python recommendation service cannot start (run make setup)`);
     jwksServer = createServer((_req, res) => {
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify(mesh.jwks));
@@ -81,12 +89,12 @@ export async function startShop(opts: { recommendation?: boolean } = {}): Promis
     await new Promise<void>((resolve) => jwksServer!.listen(0, "127.0.0.1", resolve));
     const jwksPort = (jwksServer.address() as { port: number }).port;
     recommendationPort = await freePort();
-    python = spawn(path.join(repo, ".venv/bin/python"), ["-m", "recommendation"], {
+    python = spawn(py, ["-m", "recommendation"], {
       cwd: path.join(repo, "services/recommendation"),
       env: {
         ...process.env, PORT: String(recommendationPort), ADMIN_PORT: "-1", REDIS_URL: `${redisUrl}/${recRedisDb}`,
         CATALOG_ADDR: `127.0.0.1:${catalog.port}`, MESH_CERT_DIR: mesh.certDir, MESH_MODE: "local",
-        JWKS_URL: `http://127.0.0.1:${jwksPort}/jwks.json`, LOG_LEVEL: "WARNING",
+        JWKS_URL: `http://127.0.0.1:${jwksPort}/jwks.json`, JWT_ISSUER: mesh.issuer, JWT_AUDIENCE: SHOP_AUDIENCE, LOG_LEVEL: "WARNING",
       },
       stdio: ["ignore", "ignore", "inherit"],
     });

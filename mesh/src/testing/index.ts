@@ -1,7 +1,7 @@
 // @shopmesh/mesh/testing: test support for any package's tests, kept out of the runtime's index
 // (mesh/src/index.ts) so that production code cannot import it by accident.
 export { createTestMesh, testIssuer } from "./mesh.js";
-export type { TestMesh, TestTokenClaims } from "./mesh.js";
+export type { TestMesh, TestMeshOptions, TestTokenClaims } from "./mesh.js";
 export { rawClient, rawUnary, testCredentials } from "./grpc.js";
 export type { RawResult } from "./grpc.js";
 export { createCatalogFixture } from "./catalog.js";

@@ -16,6 +16,18 @@ export interface TestTokenClaims {
   roles?: string[];
   /** jose duration ("15m", "-1h" for an already expired token) or seconds from now; default "15m". */
   expiresIn?: string | number;
+  /** The iss claim; default testIssuer (another one makes a token the configs refuse). */
+  issuer?: string;
+  /** The aud claim; default the mesh's audience (none when it has none); null leaves it out. */
+  audience?: string | null;
+  /** The kid header; default the kid of the one key in the JWKS. */
+  kid?: string;
+}
+
+/** Options of createTestMesh. */
+export interface TestMeshOptions {
+  /** An audience the configs require and the test tokens carry, as JWT_AUDIENCE in a real mesh; default none. */
+  audience?: string;
 }
 
 /** A ready-made set of identities and keys for in-process mesh tests. */
@@ -32,6 +44,8 @@ export interface TestMesh {
   jwks: JSONWebKeySet;
   /** The issuer the test tokens carry. */
   issuer: string;
+  /** The audience the configs require and the test tokens carry (undefined: not checked). */
+  audience: string | undefined;
   /** Removes the temp directory (when createTestMesh made it). */
   dispose(): void;
 }
@@ -43,7 +57,7 @@ export const testIssuer = "shopmesh-test";
  * Makes dev certificates for all topology services + "edge" + "stranger" (a valid CA-signed cert with an
  * identity no method allows) in `dir` (default: a fresh temp dir) and an ES256 signing key. Starts nothing.
  */
-export async function createTestMesh(dir?: string): Promise<TestMesh> {
+export async function createTestMesh(dir?: string, opts: TestMeshOptions = {}): Promise<TestMesh> {
   const topology = loadTopology();
   const certDir = dir ?? mkdtempSync(path.join(tmpdir(), "shopmesh-certs-"));
   makeDevCerts(certDir, [...Object.keys(topology.services), "edge", "stranger"], topology);
@@ -56,6 +70,7 @@ export async function createTestMesh(dir?: string): Promise<TestMesh> {
     topology,
     jwks,
     issuer: testIssuer,
+    audience: opts.audience,
     config(name, overrides = {}) {
       const mode = overrides.mode ?? "local";
       return {
@@ -63,22 +78,23 @@ export async function createTestMesh(dir?: string): Promise<TestMesh> {
         name,
         certDir: mode === "local" ? certDir : undefined,
         tls: mode === "local" ? loadTlsMaterial(certDir, name) : undefined,
-        jwt: { getKey, issuer: testIssuer },
+        jwt: { getKey, issuer: testIssuer, audience: opts.audience },
         topology,
         limits: { ...defaultLimits, ...overrides.limits },
         trust: trustPolicy(mode, topology, { MESH_TRUST_DOMAIN: topology.trustDomain }),
       };
     },
-    async signToken({ sub, roles = [], expiresIn = "15m" }) {
+    async signToken({ sub, roles = [], expiresIn = "15m", issuer = testIssuer, audience = opts.audience, kid = jwk.kid }) {
       const now = Math.floor(Date.now() / 1000);
       const exp = typeof expiresIn === "number" ? now + expiresIn : expiresIn;
-      return new SignJWT({ roles })
-        .setProtectedHeader({ alg: "ES256", kid: "test-1" })
+      const jwt = new SignJWT({ roles })
+        .setProtectedHeader({ alg: "ES256", kid })
         .setSubject(sub)
-        .setIssuer(testIssuer)
+        .setIssuer(issuer)
         .setIssuedAt(now - 60 * 60 * 2)
-        .setExpirationTime(exp)
-        .sign(privateKey);
+        .setExpirationTime(exp);
+      if (audience !== undefined && audience !== null) jwt.setAudience(audience);
+      return jwt.sign(privateKey);
     },
     dispose() {
       if (dir === undefined) rmSync(certDir, { recursive: true, force: true });
