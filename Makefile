@@ -14,13 +14,16 @@ TEST_STEPS := test-contracts test-typecheck test-unit
 
 -include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help setup gen gen-ts gen-check lint breaking build typecheck test test-contracts test-typecheck test-unit baseline
+.PHONY: help setup setup-local gen gen-ts gen-check lint breaking build typecheck test test-contracts test-typecheck test-unit baseline
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
 
 setup: ## Install every tool the project needs (idempotent; the second run takes seconds)
 	@bash tools/setup.sh
+
+setup-local: ## Install only what the local mesh needs (make up): no Istio tools, no ghz or kustomize
+	@bash tools/setup.sh local
 
 gen: setup ## Regenerate gen/ (TypeScript, Go, Python, shop.binpb) from proto/
 	@rm -rf gen/ts/src gen/go/shop gen/python/shop gen/shop.binpb

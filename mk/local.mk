@@ -3,7 +3,7 @@
 
 MESH_CLI := node runner/dist/cli.js
 
-up: setup build ## Run the whole mesh here: FerretDB, Redis, every service, the nginx edge on 127.0.0.1:8080
+up: setup-local build ## Run the whole mesh here: FerretDB, Redis, every service, the nginx edge on 127.0.0.1:8080
 	@$(MESH_CLI) up
 
 down: ## Stop exactly what make up started (recorded pids); data stays in .data/

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # tools/setup.sh: installs what shopmesh needs; the engine of `make setup`.
 #
-#   bash tools/setup.sh [apt|gotools|istioctl|ferretdb|python|node ...]   (no argument: all)
+#   bash tools/setup.sh [apt|gotools|grpcurl|istioctl|ferretdb|python|node|local ...]   (no argument: all)
 #
+# `local` is what the local mesh needs (make up): apt, grpcurl, ferretdb, python, node. The Istio
+# tools (istioctl, the longest build by far) and the other Go tools wait for the targets that use
+# them (make validate, make test, make gen, make bench).
 # Run from anywhere: it works from the repo root. Go tools go to .bin/, Python to .venv/, Debian
 # packages to the system. Each component writes a stamp .bin/.stamp-<name>-<version or hash>
 # and is skipped while its stamp and its output are there, so a second run takes seconds.
@@ -95,10 +98,14 @@ go_tool() { # name package version [ldflags]
   set_stamp "$name" "$ver"
 }
 
+setup_grpcurl() {
+  go_tool grpcurl            github.com/fullstorydev/grpcurl/cmd/grpcurl        v1.9.4   "-X main.version=v1.9.4"
+}
+
 setup_gotools() {
   go_tool protoc-gen-go      google.golang.org/protobuf/cmd/protoc-gen-go       v1.36.12
   go_tool protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc      v1.6.2
-  go_tool grpcurl            github.com/fullstorydev/grpcurl/cmd/grpcurl        v1.9.4   "-X main.version=v1.9.4"
+  setup_grpcurl
   go_tool ghz                github.com/bojand/ghz/cmd/ghz                      v0.121.0 "-X main.version=v0.121.0"
   go_tool kustomize          sigs.k8s.io/kustomize/kustomize/v5                 v5.8.2
 }
@@ -168,9 +175,11 @@ setup_node() {
 
 # ---------------------------------------------------------------------------------------------
 ALL=(apt gotools istioctl ferretdb python node)
+LOCAL=(apt grpcurl ferretdb python node)
 (($# > 0)) || set -- "${ALL[@]}"
+if [[ $# -eq 1 && $1 == local ]]; then set -- "${LOCAL[@]}"; fi
 for c in "$@"; do
-  [[ " ${ALL[*]} " == *" $c "* ]] || die "unknown component '$c' (choose from: ${ALL[*]})"
+  [[ " ${ALL[*]} grpcurl " == *" $c "* ]] || die "unknown component '$c' (choose from: ${ALL[*]} grpcurl local)"
 done
 
 start=$SECONDS
