@@ -15,7 +15,13 @@ $(GHZ_HTML): loadtest/ghz-html/main.go loadtest/ghz-html/go.mod
 	@mkdir -p $(@D)
 	cd loadtest/ghz-html && go build -o $(CURDIR)/$@ .
 
-loadtest-build: build $(GHZ_HTML)
+# The Go baseline of make bench (issue 17): a grpc-go echo built on gen/go.
+GO_ECHO := $(LOADTEST_OUT)/bin/go-echo
+$(GO_ECHO): bench/go-echo/main.go bench/go-echo/go.mod
+	@mkdir -p $(@D)
+	cd bench/go-echo && go build -o $(CURDIR)/$@ .
+
+loadtest-build: build $(GHZ_HTML) $(GO_ECHO)
 	tsc -b loadtest/tsconfig.json
 
 loadtest: setup loadtest-build ## ghz scenarios through the edge: table, HTML per scenario and summary.json in .run/loadtest/

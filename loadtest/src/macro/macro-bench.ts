@@ -11,6 +11,7 @@ import { CatalogService, GetProductResponseSchema } from "@shopmesh/gen/shop/cat
 import { loadTopology } from "@shopmesh/mesh";
 import { startEchoServer } from "../echo-server.js";
 import { createEdgeClient } from "../edge-client.js";
+import { startGoEcho } from "../go-echo.js";
 import { runGhz, type GhzRunOptions } from "../ghz.js";
 import { formatJourney, runJourney } from "../journey.js";
 import { median } from "../latency.js";
@@ -60,6 +61,12 @@ async function main(): Promise<void> {
   client.close();
   const payload = toBinary(GetProductResponseSchema, product);
   const echo = await startEchoServer({ path: "/shop.catalog.v2.CatalogService/GetProduct", response: payload });
+  // The Go floor (bench/go-echo, grpc-go on gen/go): over mTLS with catalog's own certificate, as
+  // catalog answers, and in plaintext, as the grpc-js echo answers.
+  const goEchoBin = join(root, ".run/loadtest/bin/go-echo");
+  const goTls = await startGoEcho(goEchoBin, payload, join(outDir, "go-echo-response.bin"),
+    { ca: join(certs, "ca.pem"), cert: join(certs, "catalog.pem"), key: join(certs, "catalog-key.pem") });
+  const goPlain = await startGoEcho(goEchoBin, payload, join(outDir, "go-echo-response.bin"));
 
   const base: Omit<GhzRunOptions, "target" | "name" | "jsonOut"> = {
     ghz: join(root, ".bin/ghz"),
@@ -73,9 +80,12 @@ async function main(): Promise<void> {
     direct: { target: catalogAddr, tls: { cacert: join(certs, "ca.pem"), cert: join(certs, "edge.pem"), key: join(certs, "edge-key.pem"), serverName: "catalog" } },
     edge: { target: edge },
     echo: { target: `127.0.0.1:${echo.port}` },
+    goTls: { target: `127.0.0.1:${goTls.port}`, tls: { cacert: join(certs, "ca.pem"), cert: join(certs, "edge.pem"), key: join(certs, "edge-key.pem"), serverName: "catalog" } },
+    goPlain: { target: `127.0.0.1:${goPlain.port}` },
   } as const;
   const perRound: Record<string, number[]> = {
-    "direct rps": [], "edge rps": [], "echo rps": [], edge_ratio: [], service_vs_echo_ratio: [],
+    "direct rps": [], "edge rps": [], "echo rps": [], "go echo mTLS rps": [], "go echo plaintext rps": [],
+    edge_ratio: [], service_vs_echo_ratio: [], catalog_vs_go_echo_ratio: [], node_vs_go_echo_plaintext_ratio: [],
     "edge p99 ms": [], "orders/s": [], "PlaceOrder p99 ms": [], "orders/s at 50k": [], "PlaceOrder p99 ms at 50k": [],
   };
   let ordersPlaced = 0;
@@ -104,7 +114,7 @@ async function main(): Promise<void> {
   try {
     for (let r = 0; r < rounds; r++) {
       // Rotate the order each round so none of the three always runs first (or right after checkout).
-      const order = (["direct", "edge", "echo"] as const).map((_, i, a) => a[(i + r) % a.length]!);
+      const order = (["direct", "edge", "echo", "goTls", "goPlain"] as const).map((_, i, a) => a[(i + r) % a.length]!);
       const rps: Record<string, number> = {};
       for (const kind of order) {
         const peaks = sampleRssPeaks(procs);
@@ -118,6 +128,10 @@ async function main(): Promise<void> {
       perRound["direct rps"]!.push(rps.direct!);
       perRound["edge rps"]!.push(rps.edge!);
       perRound["echo rps"]!.push(rps.echo!);
+      perRound["go echo mTLS rps"]!.push(rps.goTls!);
+      perRound["go echo plaintext rps"]!.push(rps.goPlain!);
+      perRound.catalog_vs_go_echo_ratio!.push(round2(rps.direct! / rps.goTls!));
+      perRound.node_vs_go_echo_plaintext_ratio!.push(round2(rps.echo! / rps.goPlain!));
       perRound.edge_ratio!.push(round2(rps.edge! / rps.direct!));
       perRound.service_vs_echo_ratio!.push(round2(rps.edge! / rps.echo!));
 
@@ -126,7 +140,8 @@ async function main(): Promise<void> {
       const j = await checkout(orderSeconds * 1000);
       keepPeaks(peaks.stop());
       for (const [k, v] of Object.entries(cpuUse.stop())) cpu[k] = round2((cpu[k] ?? 0) + v);
-      console.log(`round ${r + 1}/${rounds}: direct ${rps.direct} rps, edge ${rps.edge} rps, echo ${rps.echo} rps\n${formatJourney(j)}`);
+      console.log(`round ${r + 1}/${rounds}: direct ${rps.direct} rps, edge ${rps.edge} rps, echo ${rps.echo} rps, ` +
+        `go echo ${rps.goTls} rps (mTLS) / ${rps.goPlain} rps (plaintext)\n${formatJourney(j)}`);
       perRound["orders/s"]!.push(j.ordersPerSecond);
       ordersPlaced += j.orders;
       perRound["PlaceOrder p99 ms"]!.push(j.steps.checkout?.p99 ?? 0);
@@ -134,6 +149,8 @@ async function main(): Promise<void> {
     }
   } finally {
     await echo.close();
+    await goTls.close();
+    await goPlain.close();
   }
 
   // The same checkout, and the reads, with the shop full: BENCH_STORED_ORDERS orders and
@@ -168,6 +185,8 @@ async function main(): Promise<void> {
   const figures: Figure[] = [
     { name: "edge_ratio", value: med("edge_ratio"), unit: "", target: "≥ 0.6", met: med("edge_ratio") >= 0.6 },
     { name: "service_vs_echo_ratio", value: med("service_vs_echo_ratio"), unit: "", target: "≥ 0.5", met: med("service_vs_echo_ratio") >= 0.5 },
+    { name: "catalog_vs_go_echo_ratio", value: med("catalog_vs_go_echo_ratio"), unit: "", target: "≥ 0.5", met: med("catalog_vs_go_echo_ratio") >= 0.5 },
+    { name: "node_vs_go_echo_plaintext_ratio", value: med("node_vs_go_echo_plaintext_ratio"), unit: "", target: "(what each runtime costs without TLS)", met: true },
     { name: "placeorder_orders_per_s", value: empty, unit: "orders/s", target: "≥ 100 (goal 200)", met: empty >= 100 },
     { name: "placeorder_p99_ms", value: med("PlaceOrder p99 ms"), unit: "ms", target: "≤ 250 (goal 100)", met: med("PlaceOrder p99 ms") <= 250 },
     { name: "placeorder_errors", value: orderErrors, unit: "", target: "0", met: orderErrors === 0 },
@@ -183,6 +202,7 @@ async function main(): Promise<void> {
   const notes = [
     `GetProduct: ghz, ${concurrency} workers on one HTTP/2 connection, ${seconds} s per measure, the same cached product every call. direct = ghz → catalog over mTLS with the edge's certificate; edge = ghz → nginx (h2c) → catalog (mTLS); echo = ghz → a bare grpc-js server answering the same ${payload.length} response bytes.`,
     "edge_ratio = edge rps / direct rps and service_vs_echo_ratio = edge rps / echo rps, taken per round, then the median.",
+    "go echo = ghz → bench/go-echo, a grpc-go server on gen/go answering the same response bytes: over mTLS with catalog's certificate (catalog_vs_go_echo_ratio = direct rps / go echo mTLS rps) and in plaintext (node_vs_go_echo_plaintext_ratio = grpc-js echo rps / go echo plaintext rps); grpc-go uses both cores, grpc-js one.",
     `PlaceOrder: after ${warmupSeconds} s of warm-up checkout, ${orderUsers} virtual users (loadtest/src/journey.ts, profile checkout, no think time) each add one item then place the order, for ${orderSeconds} s per round, through the edge. orders/s counts CONFIRMED orders only; p99 is PlaceOrder's alone.`,
     `Load generators (ghz, the journey's Node process) run on the same ${cpus().length} cores as the mesh, so every figure includes their cost; CPU per process below (${round2(cpuTotal)} s of mesh CPU in ${rounds * orderSeconds} s of PlaceOrder) shows where checkout time goes.`,
     `At 50k: ${seed.ordersBefore + seed.ordersAdded} orders and ${seed.usersBefore + seed.usersAdded} users stored (seeded ones inserted the way the services insert them, books balanced), then ${rounds50k} more checkout rounds; GetOrder and ListOrders (page 20) 500 calls each, 10 in flight, and Login once per load user, through the edge.`,
