@@ -34,9 +34,10 @@ test-python: setup ## pytest: recommendation (real redis-server, mTLS, a fake ca
 	( $(call pytest-step,examples/python-client,python-client-pytest) ) || status=1; \
 	exit $$status
 
-test-go: setup ## go build, go vet and go test of examples/go-client
+test-go: setup ## go build, go vet and go test of examples/go-client, and the bench's Go echo
 	@bash scripts/step.sh go-client-vet bash -c 'cd examples/go-client && go build -o /dev/null . && go vet ./...'
 	@bash scripts/step.sh go-client-test bash -c 'cd examples/go-client && go test -count=1 ./...'
+	@bash scripts/step.sh go-echo-vet bash -c 'cd bench/go-echo && go build -o /dev/null . && go vet ./...'
 
 run-recommendation: setup ## Run the recommendation service in the foreground (env: see services/recommendation/README.md)
 	cd services/recommendation && $(abspath $(PY)) -m recommendation
