@@ -6,7 +6,7 @@
 // not running. Between them, the supervisor `up` starts (supervise.ts) restarts whatever dies. What each command does is in its own file; this one only dispatches.
 import { down } from "./down.js";
 import { restart } from "./restart.js";
-import { stopSupervisor, supervise } from "./supervise.js";
+import { stopSupervisor } from "./supervise.js";
 import { alive, readState } from "./supervisor.js";
 import { table } from "./table.js";
 import { up } from "./up.js";
@@ -21,15 +21,13 @@ async function main(): Promise<void> {
     else await table(procs);
   } else if (cmd === "restart") {
     await restart(process.argv[3] ?? "");
-  } else if (cmd === "supervise") {
-    await supervise(); // started by `up` (supervise.ts), not by hand
   } else if (cmd === "unsupervise") {
     // Until the next `up` or `restart`, nothing restarts what dies (chaos tests that hold a process down).
     await stopSupervisor();
   } else if (cmd === "pids") {
     for (const p of readState().filter(alive)) console.log(`${p.name} ${p.pid}`);
   } else {
-    console.error("usage: cli.js up|down|status|pids|restart <service>|supervise|unsupervise");
+    console.error("usage: cli.js up|down|status|pids|restart <service>|unsupervise");
     process.exit(2);
   }
 }

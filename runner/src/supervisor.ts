@@ -41,6 +41,9 @@ export interface Proc {
   log: string;
   /** How often supervise.ts restarted it after it died (absent: never). */
   restarts?: number;
+  /** The plan's own environment (not the starter's) and working directory, for a restart. */
+  env?: Record<string, string>;
+  cwd?: string;
 }
 
 export function readState(): Proc[] {
@@ -103,7 +106,7 @@ export function start(p: Plan): Proc {
   closeSync(fd);
   const pid = child.pid!;
   return { name: p.name, kind: p.kind, pid, command: p.command, startTime: startTimeOf(pid) ?? "gone",
-    port: p.port, adminPort: p.adminPort, log };
+    port: p.port, adminPort: p.adminPort, log, ...(p.wholeEnv || !p.env ? {} : { env: p.env }), ...(p.cwd ? { cwd: p.cwd } : {}) };
 }
 
 /**
@@ -140,8 +143,10 @@ export async function startHealthy(p: Plan, procs: Proc[], timeoutMs: number): P
   for (let attempt = 1; ; attempt++) {
     const proc = start(p);
     const i = procs.findIndex((x) => x.name === p.name);
-    // The count stays with the name, as a pod's restartCount stays with its container.
+    // The count stays with the name, as a pod's restartCount stays with its container; so does
+    // the plan's environment when a restart repeats a whole one.
     if (i >= 0 && procs[i]!.restarts) proc.restarts = procs[i]!.restarts;
+    if (i >= 0 && p.wholeEnv && procs[i]!.env) proc.env = procs[i]!.env;
     procs.splice(i < 0 ? procs.length : i, i < 0 ? 0 : 1, proc);
     writeState(procs);
     try {
