@@ -80,6 +80,10 @@ export const validRequests: Record<string, Entry> = {
   "shop.cart.v1.CartService/RemoveItem": { build: async (f) => ({ productId: f.productId }) },
   "shop.cart.v1.CartService/GetCart": { build: async () => ({}), note: "another user gets their own cart" },
   "shop.cart.v1.CartService/EmptyCart": { build: async () => ({}), note: "another user empties their own cart" },
+  "shop.cart.v1.CartService/RemoveOrderedItems": {
+    build: async (f) => ({ userId: f.owner.id, orderId: `ord_sec${uniq()}`, lines: [{ productId: f.productId, quantity: 1 }] }),
+    note: "cart is reachable here only by order; the user is named in the request, as order's sweeper must",
+  },
   "shop.payment.v1.PaymentService/Charge": { build: async () => ({ idempotencyKey: `sec-${uniq()}`, amount: { currencyCode: "USD", amountMinor: "100" }, card }) },
   "shop.payment.v1.PaymentService/Refund": { build: async (f) => ({ chargeId: await newCharge(f), reason: "test" }),
     note: "payment is reachable only by order; charges are not scoped to end users" },

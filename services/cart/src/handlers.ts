@@ -24,6 +24,11 @@ export function createCartHandlers(cart: CartUseCases): ServiceImpl<typeof CartS
       await cart.emptyCart(userOf(ctx));
       return {};
     },
+    // No end-user token: only order's mesh identity may call it (mesh/topology.json).
+    async removeOrderedItems(req) {
+      await cart.removeOrderedItems(req.userId, req.orderId, req.lines.map((l) => ({ productId: l.productId, quantity: l.quantity })));
+      return {};
+    },
   };
 }
 

@@ -75,6 +75,26 @@ test("RemoveItem removes (absent is fine); EmptyCart empties (twice is fine)", a
   expect((await client.getCart({}, bob)).cart!.items).toEqual([]);
 });
 
+test("RemoveOrderedItems: only order may call it, with no token; it takes the order's lines out once", async () => {
+  const asOrder = createClient(CartService, { target: "cart", address, config: mesh.config("order"), retry: false, breaker: false });
+  const carol = { headers: { authorization: `Bearer ${await mesh.signToken({ sub: "carol" })}` } };
+  await client.addItem({ productId: "p-05", quantity: 2 }, carol);
+  await client.addItem({ productId: "p-06", quantity: 1 }, carol);
+  const req = { userId: "carol", orderId: "ord_carol1", lines: [{ productId: "p-05", quantity: 2 }] };
+  await asOrder.removeOrderedItems(req);
+  await asOrder.removeOrderedItems(req);
+  expect((await client.getCart({}, carol)).cart!.items).toEqual([expect.objectContaining({ productId: "p-06", quantity: 1 })]);
+  // The edge (any end user, even with a token) may not name another user's cart.
+  expect((await failure(client.removeOrderedItems({ ...req, orderId: "ord_carol2", lines: [{ productId: "p-06", quantity: 1 }] }, carol))).code)
+    .toBe(Code.PermissionDenied);
+  expect((await client.getCart({}, carol)).cart!.items).toHaveLength(1);
+  const bad = await failure(asOrder.removeOrderedItems({ userId: "", orderId: "x", lines: [{ productId: "bad id!", quantity: 0 }] }));
+  expect(bad.code).toBe(Code.InvalidArgument);
+  expect(bad.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field)).sort())
+    .toEqual(["lines[0].product_id", "lines[0].quantity", "order_id", "user_id"]);
+  expect((await failure(asOrder.removeOrderedItems({ userId: "carol", orderId: "ord_carol3", lines: [] }))).code).toBe(Code.InvalidArgument);
+});
+
 test("quantity outside 1..99 and malformed product ids are InvalidArgument with field violations", async () => {
   const e = await failure(client.addItem({ productId: "bad id!", quantity: 0 }, alice));
   expect(e.code).toBe(Code.InvalidArgument);

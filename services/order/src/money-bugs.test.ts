@@ -143,6 +143,39 @@ test("bug 5: a confirmed order empties the cart even when the caller's deadline 
   }
 }, 20_000);
 
+test("bug 5, the sweeper's path: an order the sweeper confirms takes exactly its lines out of the cart", async () => {
+  const MUG = { id: "mug", name: "Mug", priceMinor: 900 };
+  // This replica's CONFIRMED write hangs (as if it died right after the capture); the other
+  // replica's sweeper finds the order abandoned, asks payment, and confirms it.
+  const hang = onStatusWrite("CONFIRMED", async (write) => {
+    await sleep(8000);
+    return write();
+  });
+  const f = await startCheckoutFixture({ products: [LAMP, MUG], wrapStore: hang, orderEnv: { ORDER_LEASE_MS: "1000", ORDER_SWEEP_INTERVAL_MS: "300" } });
+  try {
+    await f.startOrderReplica({ ORDER_LEASE_MS: "1000", ORDER_SWEEP_INTERVAL_MS: "300" });
+    const u = await f.user("hal");
+    await f.cart.addItem({ productId: LAMP.id, quantity: 2 }, u);
+    expect((await failureOf(f.orders.placeOrder({ requestId: "swept", card: CARD }, { ...u, timeoutMs: 1500 }))).code).toBe(Code.DeadlineExceeded);
+    // Added while the order was being placed: not part of it, so it stays.
+    await f.cart.addItem({ productId: MUG.id, quantity: 1 }, u);
+    const orderId = orderIdFor(`hal-${f.tag}`, "swept");
+    const settled = await eventually("order settled", 10_000, async () => {
+      const { order } = await f.orders.getOrder({ orderId }, u);
+      return order!.status === OrderStatus.PENDING ? undefined : order!;
+    });
+    expect(settled.status).toBe(OrderStatus.CONFIRMED);
+    await eventually("the order's lines left the cart", 5000, async () => {
+      const items = (await f.cart.getCart({}, u)).cart!.items;
+      return items.length === 1 && items[0]!.productId === MUG.id ? true : undefined;
+    });
+    expect((await f.cart.getCart({}, u)).cart!.items).toEqual([expect.objectContaining({ productId: MUG.id, quantity: 1 })]);
+    await expectBooksBalance(f);
+  } finally {
+    await f.stop();
+  }
+}, 40_000);
+
 test("bug 6: the same request_id returns the same order after the cart changed, and leaves the new cart alone", async () => {
   const f = await startCheckoutFixture();
   try {

@@ -35,8 +35,8 @@ export function createUpstreamClients(mesh: MeshConfig, addr: UpstreamAddresses,
       const res = await cart.getCart({}, { signal }).catch((err: unknown) => { throw upstreamError("cart", err); });
       return (res.cart?.items ?? []).map((i) => ({ productId: i.productId, quantity: i.quantity }));
     },
-    async emptyCart(signal) {
-      await detached(signal, () => cart.emptyCart({}, { signal }));
+    async removeOrderedItems(userId, orderId, lines, signal) {
+      await detached(signal, () => cart.removeOrderedItems({ userId, orderId, lines }, { signal }));
     },
     async getProducts(ids, signal) {
       try {

@@ -40,7 +40,7 @@ beforeAll(async () => {
   fakes = [
     await fake("cart", CartService, {
       getCart: () => (fail(script.getCart), { cart: { items: [{ productId: "lamp", quantity: 1 }] } }),
-      emptyCart: () => ({}),
+      removeOrderedItems: () => ({}),
     }),
     await fake("catalog", CatalogService, {
       batchGetProducts: (req: { ids: string[] }) => (fail(script.batchGetProducts),

@@ -11,6 +11,8 @@ export interface CartUseCases {
   removeItem(userId: string, productId: string): Promise<CartLine[]>;
   getCart(userId: string): Promise<CartLine[]>;
   emptyCart(userId: string): Promise<void>;
+  /** Takes a confirmed order's lines out of its user's cart, once per order (caller: order). */
+  removeOrderedItems(userId: string, orderId: string, lines: CartLine[]): Promise<void>;
 }
 
 /** Most units of one product in a cart. */
@@ -18,6 +20,7 @@ export const MAX_QUANTITY = 99;
 /** Most distinct products in a cart. */
 export const MAX_ITEMS = 50;
 const PRODUCT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const ORDER_ID_RE = /^ord_[A-Za-z0-9_-]{1,64}$/;
 
 /** Creates the cart use cases over a store and a catalog check. */
 export function createCart(deps: { store: CartStore; productExists: ProductCheck }): CartUseCases {
@@ -45,5 +48,17 @@ export function createCart(deps: { store: CartStore; productExists: ProductCheck
     },
     getCart: (userId) => deps.store.get(userId),
     emptyCart: (userId) => deps.store.empty(userId),
+    async removeOrderedItems(userId, orderId, lines) {
+      const v = new Violations();
+      v.check(userId.length >= 1 && userId.length <= 128, "user_id", "must be 1 to 128 characters");
+      v.check(ORDER_ID_RE.test(orderId), "order_id", "must be an order id (ord_...)");
+      v.check(lines.length >= 1 && lines.length <= MAX_ITEMS, "lines", `must hold 1 to ${MAX_ITEMS} lines`);
+      lines.slice(0, MAX_ITEMS).forEach((l, i) => {
+        v.check(PRODUCT_ID_RE.test(l.productId), `lines[${i}].product_id`, "must be 1 to 64 characters of [A-Za-z0-9_-]");
+        v.check(Number.isInteger(l.quantity) && l.quantity >= 1 && l.quantity <= MAX_QUANTITY, `lines[${i}].quantity`, `must be 1 to ${MAX_QUANTITY}`);
+      });
+      v.throwIfAny();
+      await deps.store.removeOrdered(userId, orderId, lines);
+    },
   };
 }

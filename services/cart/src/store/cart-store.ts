@@ -19,5 +19,7 @@ export interface CartStore {
   remove(userId: string, productId: string): Promise<CartLine[]>;
   get(userId: string): Promise<CartLine[]>;
   empty(userId: string): Promise<void>;
+  /** Subtracts an order's lines from the cart (a line at zero goes), at most once per orderId; false when already done. */
+  removeOrdered(userId: string, orderId: string, lines: CartLine[]): Promise<boolean>;
   close(): Promise<void>;
 }

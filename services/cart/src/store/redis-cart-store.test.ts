@@ -76,3 +76,17 @@ test("a dead Redis gives UnavailableError fast", async () => {
   expect(Date.now() - started).toBeLessThan(3000);
   await s.close();
 });
+
+test("an order's lines are subtracted once per order id; a line at zero goes, the others stay", async () => {
+  await store.add("u6", "lamp", 3);
+  await store.add("u6", "mug", 1);
+  expect(await store.removeOrdered("u6", "ord_a", [{ productId: "lamp", quantity: 2 }, { productId: "mug", quantity: 1 }])).toBe(true);
+  expect(await store.get("u6")).toEqual([{ productId: "lamp", quantity: 1 }]);
+  // A repeat of the same order changes nothing; another order subtracts again.
+  expect(await store.removeOrdered("u6", "ord_a", [{ productId: "lamp", quantity: 2 }])).toBe(false);
+  expect(await store.get("u6")).toEqual([{ productId: "lamp", quantity: 1 }]);
+  // More than the cart holds (the user removed some meanwhile) takes the line away, never below zero.
+  expect(await store.removeOrdered("u6", "ord_b", [{ productId: "lamp", quantity: 5 }, { productId: "gone", quantity: 1 }])).toBe(true);
+  expect(await store.get("u6")).toEqual([]);
+  expect(await raw.exists(`${prefix}u6`)).toBe(0);
+});

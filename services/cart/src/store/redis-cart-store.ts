@@ -34,6 +34,18 @@ table.insert(all, 1, 1)
 return all
 `;
 
+// KEYS[1] the cart, KEYS[2] the order's marker; ARGV[1] the TTL, then product, quantity pairs.
+// The marker and the subtraction are one script, so an order's lines leave the cart once.
+const REMOVE_ORDERED_SCRIPT = `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+for i = 2, #ARGV, 2 do
+  local n = redis.call('HINCRBY', KEYS[1], ARGV[i], -tonumber(ARGV[i + 1]))
+  if n <= 0 then redis.call('HDEL', KEYS[1], ARGV[i]) end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return 1
+`;
+
 /** Connects to Redis (waits up to 3 s for the first connection) and returns a CartStore. */
 export async function createRedisCartStore(opts: RedisCartStoreOptions): Promise<CartStore> {
   const ttl = opts.ttlSeconds ?? 7 * 24 * 3600;
@@ -73,6 +85,11 @@ export async function createRedisCartStore(opts: RedisCartStoreOptions): Promise
     },
     async empty(userId) {
       await call(() => redis.del(key(userId)));
+    },
+    async removeOrdered(userId, orderId, orderLines) {
+      const args = orderLines.flatMap((l) => [l.productId, String(l.quantity)]);
+      const res = await call(() => redis.eval(REMOVE_ORDERED_SCRIPT, 2, key(userId), `${opts.prefix}ordered:${orderId}`, String(ttl), ...args));
+      return res === 1;
     },
     async close() {
       redis.disconnect();

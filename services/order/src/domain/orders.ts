@@ -82,6 +82,12 @@ export function createOrders(deps: OrdersDeps): Orders {
     const stands = await store.settle(r.id, { ...outcome, at: new Date() });
     const o = mergeOrder(r, stands);
     if (o.status === "FAILED" && o.chargeId) await refundOwed(o);
+    // Whoever confirms it (the saga, a second owner, the sweeper) takes its lines out of the cart;
+    // cart does it once per order. Items added meanwhile stay. Best effort: the order stands.
+    if (o.status === "CONFIRMED") {
+      await upstreams.removeOrderedItems(o.userId, o.id, o.items.map((l) => ({ productId: l.productId, quantity: l.quantity })), budget())
+        .catch((err: unknown) => log.warn({ err, orderId: o.id }, "could not take the order's lines out of the cart"));
+    }
     await indexPut(o);
     return o;
   }
@@ -165,8 +171,6 @@ export function createOrders(deps: OrdersDeps): Orders {
           break;
       }
       if (o.status === "CONFIRMED") {
-        // After the commit point, on the service's own budget: the caller may be gone already.
-        await upstreams.emptyCart(budget()).catch((err: unknown) => log.warn({ err, orderId: r.id }, "could not empty the cart after an order"));
         void upstreams.recordPurchase(r.id, r.items.map((l) => ({ productId: l.productId, quantity: l.quantity })), AbortSignal.timeout(recordPurchaseMs))
           .catch((err: unknown) => log.warn({ err, orderId: r.id }, "could not report a purchase to recommendation"));
       }

@@ -37,8 +37,11 @@ export type Resolution = { charged: true; chargeId: string; amountMinor: number;
 /** The saga's view of cart, catalog, payment and recommendation. */
 export interface Upstreams {
   getCart(signal: AbortSignal): Promise<CartLineIn[]>;
-  /** Empties the caller's cart; with a signal that is not the inbound call's, on that budget. */
-  emptyCart(signal: AbortSignal): Promise<void>;
+  /**
+   * Takes a confirmed order's lines out of its user's cart, once per order (cart's
+   * RemoveOrderedItems: no end-user token, so the sweeper can do it too); on `signal`'s budget.
+   */
+  removeOrderedItems(userId: string, orderId: string, lines: CartLineIn[], signal: AbortSignal): Promise<void>;
   /** Products in the order asked; a PreconditionError when one no longer exists. */
   getProducts(ids: string[], signal: AbortSignal): Promise<PricedProduct[]>;
   charge(req: { key: string; amountMinor: number; currency: string; card: CardInput }, signal: AbortSignal): Promise<ChargeOutcome>;

@@ -52,6 +52,8 @@ export interface CheckoutFixture {
   /** Stops payment (as a crash would leave it: no more answers), and starts it again on its port. */
   stopPayment(): Promise<void>;
   startPayment(): Promise<void>;
+  /** Starts a second order server on the same stores and upstreams (a replica), unwrapped. */
+  startOrderReplica(env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -82,11 +84,13 @@ export async function startCheckoutFixture(opts: CheckoutFixtureOptions = {}): P
     }, mesh.config("payment")), opts.wrapProcessor ? { wrapProcessor: opts.wrapProcessor } : {})).port;
   };
   await runPayment();
-  const orderPort = (await startOrder(parseOrderConfig({
+  const orderEnv = (extra: Record<string, string> = {}) => ({
     PORT: "0", ADMIN_PORT: "off", MONGO_URL: mongoUrl, MONGO_DB: orderDb, REDIS_URL: redisUrl, REDIS_PREFIX: `${redisPrefix}order:`,
     CART_ADDR: `127.0.0.1:${cartPort}`, CATALOG_ADDR: `127.0.0.1:${catalog.port}`, PAYMENT_ADDR: `127.0.0.1:${paymentPort}`,
-    RECOMMENDATION_ADDR: "127.0.0.1:1", ...opts.orderEnv,
-  }, mesh.config("order")), opts.wrapStore ? { wrapStore: opts.wrapStore } : {})).port;
+    RECOMMENDATION_ADDR: "127.0.0.1:1", ...extra,
+  });
+  const orderPort = (await startOrder(parseOrderConfig(orderEnv(opts.orderEnv), mesh.config("order")),
+    opts.wrapStore ? { wrapStore: opts.wrapStore } : {})).port;
   const edge = mesh.config("edge");
   const client = <S extends Parameters<typeof createClient>[0]>(service: S, target: string, port: number, from = edge) =>
     createClient(service, { target, address: `127.0.0.1:${port}`, config: from, retry: false, breaker: false });
@@ -100,6 +104,9 @@ export async function startCheckoutFixture(opts: CheckoutFixtureOptions = {}): P
     },
     stopPayment: () => stopPayment(),
     startPayment: runPayment,
+    async startOrderReplica(env) {
+      await startOrder(parseOrderConfig(orderEnv(env), mesh.config("order")));
+    },
     async stop() {
       closeClients();
       await stopOrder();

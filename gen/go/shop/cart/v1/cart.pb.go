@@ -4,8 +4,8 @@
 // 	protoc        (unknown)
 // source: shop/cart/v1/cart.proto
 
-// Shopping carts, one per user, kept in Redis for 7 days after the last change. Every RPC needs
-// a valid access JWT and acts on the caller's own cart.
+// Shopping carts, one per user, kept in Redis for 7 days after the last change. Every RPC but
+// RemoveOrderedItems needs a valid access JWT and acts on the caller's own cart.
 
 package cartv1
 
@@ -484,6 +484,107 @@ func (*EmptyCartResponse) Descriptor() ([]byte, []int) {
 	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{9}
 }
 
+// RemoveOrderedItemsRequest names a confirmed order and its lines.
+type RemoveOrderedItemsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Required. The order's user, 1 to 128 characters.
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Required. The order's id (ord_...): each order's lines are taken out once.
+	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// Required. 1 to 50 lines, each a product_id as in AddItem and a quantity of 1 to 99.
+	Lines         []*CartItem `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveOrderedItemsRequest) Reset() {
+	*x = RemoveOrderedItemsRequest{}
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveOrderedItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveOrderedItemsRequest) ProtoMessage() {}
+
+func (x *RemoveOrderedItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveOrderedItemsRequest.ProtoReflect.Descriptor instead.
+func (*RemoveOrderedItemsRequest) Descriptor() ([]byte, []int) {
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RemoveOrderedItemsRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RemoveOrderedItemsRequest) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *RemoveOrderedItemsRequest) GetLines() []*CartItem {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+// RemoveOrderedItemsResponse is empty.
+type RemoveOrderedItemsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveOrderedItemsResponse) Reset() {
+	*x = RemoveOrderedItemsResponse{}
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveOrderedItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveOrderedItemsResponse) ProtoMessage() {}
+
+func (x *RemoveOrderedItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shop_cart_v1_cart_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveOrderedItemsResponse.ProtoReflect.Descriptor instead.
+func (*RemoveOrderedItemsResponse) Descriptor() ([]byte, []int) {
+	return file_shop_cart_v1_cart_proto_rawDescGZIP(), []int{11}
+}
+
 var File_shop_cart_v1_cart_proto protoreflect.FileDescriptor
 
 const file_shop_cart_v1_cart_proto_rawDesc = "" +
@@ -511,13 +612,19 @@ const file_shop_cart_v1_cart_proto_rawDesc = "" +
 	"\x0fGetCartResponse\x12&\n" +
 	"\x04cart\x18\x01 \x01(\v2\x12.shop.cart.v1.CartR\x04cart\"\x12\n" +
 	"\x10EmptyCartRequest\"\x13\n" +
-	"\x11EmptyCartResponse2\xcb\x02\n" +
+	"\x11EmptyCartResponse\"}\n" +
+	"\x19RemoveOrderedItemsRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x12,\n" +
+	"\x05lines\x18\x03 \x03(\v2\x16.shop.cart.v1.CartItemR\x05lines\"\x1c\n" +
+	"\x1aRemoveOrderedItemsResponse2\xb9\x03\n" +
 	"\vCartService\x12F\n" +
 	"\aAddItem\x12\x1c.shop.cart.v1.AddItemRequest\x1a\x1d.shop.cart.v1.AddItemResponse\x12T\n" +
 	"\n" +
 	"RemoveItem\x12\x1f.shop.cart.v1.RemoveItemRequest\x1a .shop.cart.v1.RemoveItemResponse\"\x03\x90\x02\x02\x12K\n" +
 	"\aGetCart\x12\x1c.shop.cart.v1.GetCartRequest\x1a\x1d.shop.cart.v1.GetCartResponse\"\x03\x90\x02\x01\x12Q\n" +
-	"\tEmptyCart\x12\x1e.shop.cart.v1.EmptyCartRequest\x1a\x1f.shop.cart.v1.EmptyCartResponse\"\x03\x90\x02\x02B\xa8\x01\n" +
+	"\tEmptyCart\x12\x1e.shop.cart.v1.EmptyCartRequest\x1a\x1f.shop.cart.v1.EmptyCartResponse\"\x03\x90\x02\x02\x12l\n" +
+	"\x12RemoveOrderedItems\x12'.shop.cart.v1.RemoveOrderedItemsRequest\x1a(.shop.cart.v1.RemoveOrderedItemsResponse\"\x03\x90\x02\x02B\xa8\x01\n" +
 	"\x10com.shop.cart.v1B\tCartProtoP\x01Z7github.com/shopmesh/shopmesh/gen/go/shop/cart/v1;cartv1\xa2\x02\x03SCX\xaa\x02\fShop.Cart.V1\xca\x02\fShop\\Cart\\V1\xe2\x02\x18Shop\\Cart\\V1\\GPBMetadata\xea\x02\x0eShop::Cart::V1b\x06proto3"
 
 var (
@@ -532,37 +639,42 @@ func file_shop_cart_v1_cart_proto_rawDescGZIP() []byte {
 	return file_shop_cart_v1_cart_proto_rawDescData
 }
 
-var file_shop_cart_v1_cart_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_shop_cart_v1_cart_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_shop_cart_v1_cart_proto_goTypes = []any{
-	(*CartItem)(nil),           // 0: shop.cart.v1.CartItem
-	(*Cart)(nil),               // 1: shop.cart.v1.Cart
-	(*AddItemRequest)(nil),     // 2: shop.cart.v1.AddItemRequest
-	(*AddItemResponse)(nil),    // 3: shop.cart.v1.AddItemResponse
-	(*RemoveItemRequest)(nil),  // 4: shop.cart.v1.RemoveItemRequest
-	(*RemoveItemResponse)(nil), // 5: shop.cart.v1.RemoveItemResponse
-	(*GetCartRequest)(nil),     // 6: shop.cart.v1.GetCartRequest
-	(*GetCartResponse)(nil),    // 7: shop.cart.v1.GetCartResponse
-	(*EmptyCartRequest)(nil),   // 8: shop.cart.v1.EmptyCartRequest
-	(*EmptyCartResponse)(nil),  // 9: shop.cart.v1.EmptyCartResponse
+	(*CartItem)(nil),                   // 0: shop.cart.v1.CartItem
+	(*Cart)(nil),                       // 1: shop.cart.v1.Cart
+	(*AddItemRequest)(nil),             // 2: shop.cart.v1.AddItemRequest
+	(*AddItemResponse)(nil),            // 3: shop.cart.v1.AddItemResponse
+	(*RemoveItemRequest)(nil),          // 4: shop.cart.v1.RemoveItemRequest
+	(*RemoveItemResponse)(nil),         // 5: shop.cart.v1.RemoveItemResponse
+	(*GetCartRequest)(nil),             // 6: shop.cart.v1.GetCartRequest
+	(*GetCartResponse)(nil),            // 7: shop.cart.v1.GetCartResponse
+	(*EmptyCartRequest)(nil),           // 8: shop.cart.v1.EmptyCartRequest
+	(*EmptyCartResponse)(nil),          // 9: shop.cart.v1.EmptyCartResponse
+	(*RemoveOrderedItemsRequest)(nil),  // 10: shop.cart.v1.RemoveOrderedItemsRequest
+	(*RemoveOrderedItemsResponse)(nil), // 11: shop.cart.v1.RemoveOrderedItemsResponse
 }
 var file_shop_cart_v1_cart_proto_depIdxs = []int32{
-	0, // 0: shop.cart.v1.Cart.items:type_name -> shop.cart.v1.CartItem
-	1, // 1: shop.cart.v1.AddItemResponse.cart:type_name -> shop.cart.v1.Cart
-	1, // 2: shop.cart.v1.RemoveItemResponse.cart:type_name -> shop.cart.v1.Cart
-	1, // 3: shop.cart.v1.GetCartResponse.cart:type_name -> shop.cart.v1.Cart
-	2, // 4: shop.cart.v1.CartService.AddItem:input_type -> shop.cart.v1.AddItemRequest
-	4, // 5: shop.cart.v1.CartService.RemoveItem:input_type -> shop.cart.v1.RemoveItemRequest
-	6, // 6: shop.cart.v1.CartService.GetCart:input_type -> shop.cart.v1.GetCartRequest
-	8, // 7: shop.cart.v1.CartService.EmptyCart:input_type -> shop.cart.v1.EmptyCartRequest
-	3, // 8: shop.cart.v1.CartService.AddItem:output_type -> shop.cart.v1.AddItemResponse
-	5, // 9: shop.cart.v1.CartService.RemoveItem:output_type -> shop.cart.v1.RemoveItemResponse
-	7, // 10: shop.cart.v1.CartService.GetCart:output_type -> shop.cart.v1.GetCartResponse
-	9, // 11: shop.cart.v1.CartService.EmptyCart:output_type -> shop.cart.v1.EmptyCartResponse
-	8, // [8:12] is the sub-list for method output_type
-	4, // [4:8] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	0,  // 0: shop.cart.v1.Cart.items:type_name -> shop.cart.v1.CartItem
+	1,  // 1: shop.cart.v1.AddItemResponse.cart:type_name -> shop.cart.v1.Cart
+	1,  // 2: shop.cart.v1.RemoveItemResponse.cart:type_name -> shop.cart.v1.Cart
+	1,  // 3: shop.cart.v1.GetCartResponse.cart:type_name -> shop.cart.v1.Cart
+	0,  // 4: shop.cart.v1.RemoveOrderedItemsRequest.lines:type_name -> shop.cart.v1.CartItem
+	2,  // 5: shop.cart.v1.CartService.AddItem:input_type -> shop.cart.v1.AddItemRequest
+	4,  // 6: shop.cart.v1.CartService.RemoveItem:input_type -> shop.cart.v1.RemoveItemRequest
+	6,  // 7: shop.cart.v1.CartService.GetCart:input_type -> shop.cart.v1.GetCartRequest
+	8,  // 8: shop.cart.v1.CartService.EmptyCart:input_type -> shop.cart.v1.EmptyCartRequest
+	10, // 9: shop.cart.v1.CartService.RemoveOrderedItems:input_type -> shop.cart.v1.RemoveOrderedItemsRequest
+	3,  // 10: shop.cart.v1.CartService.AddItem:output_type -> shop.cart.v1.AddItemResponse
+	5,  // 11: shop.cart.v1.CartService.RemoveItem:output_type -> shop.cart.v1.RemoveItemResponse
+	7,  // 12: shop.cart.v1.CartService.GetCart:output_type -> shop.cart.v1.GetCartResponse
+	9,  // 13: shop.cart.v1.CartService.EmptyCart:output_type -> shop.cart.v1.EmptyCartResponse
+	11, // 14: shop.cart.v1.CartService.RemoveOrderedItems:output_type -> shop.cart.v1.RemoveOrderedItemsResponse
+	10, // [10:15] is the sub-list for method output_type
+	5,  // [5:10] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_shop_cart_v1_cart_proto_init() }
@@ -576,7 +688,7 @@ func file_shop_cart_v1_cart_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shop_cart_v1_cart_proto_rawDesc), len(file_shop_cart_v1_cart_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -4,8 +4,8 @@
 // - protoc             (unknown)
 // source: shop/cart/v1/cart.proto
 
-// Shopping carts, one per user, kept in Redis for 7 days after the last change. Every RPC needs
-// a valid access JWT and acts on the caller's own cart.
+// Shopping carts, one per user, kept in Redis for 7 days after the last change. Every RPC but
+// RemoveOrderedItems needs a valid access JWT and acts on the caller's own cart.
 
 package cartv1
 
@@ -22,10 +22,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CartService_AddItem_FullMethodName    = "/shop.cart.v1.CartService/AddItem"
-	CartService_RemoveItem_FullMethodName = "/shop.cart.v1.CartService/RemoveItem"
-	CartService_GetCart_FullMethodName    = "/shop.cart.v1.CartService/GetCart"
-	CartService_EmptyCart_FullMethodName  = "/shop.cart.v1.CartService/EmptyCart"
+	CartService_AddItem_FullMethodName            = "/shop.cart.v1.CartService/AddItem"
+	CartService_RemoveItem_FullMethodName         = "/shop.cart.v1.CartService/RemoveItem"
+	CartService_GetCart_FullMethodName            = "/shop.cart.v1.CartService/GetCart"
+	CartService_EmptyCart_FullMethodName          = "/shop.cart.v1.CartService/EmptyCart"
+	CartService_RemoveOrderedItems_FullMethodName = "/shop.cart.v1.CartService/RemoveOrderedItems"
 )
 
 // CartServiceClient is the client API for CartService service.
@@ -52,6 +53,14 @@ type CartServiceClient interface {
 	// Errors: UNAUTHENTICATED; INVALID_ARGUMENT for bytes that are not an EmptyCartRequest;
 	// UNAVAILABLE.
 	EmptyCart(ctx context.Context, in *EmptyCartRequest, opts ...grpc.CallOption) (*EmptyCartResponse, error)
+	// RemoveOrderedItems takes a confirmed order's lines out of its user's cart, once per order:
+	// each line's quantity is subtracted and a line at zero goes, so items added while the order
+	// was placed stay. Only the order service calls it (its mesh identity), with no end-user token:
+	// its sweeper confirms orders whose callers are gone. A repeat for the same order_id changes
+	// nothing.
+	// Errors: INVALID_ARGUMENT for a malformed user_id, order_id or line, or no line;
+	// UNAVAILABLE when the store cannot be reached.
+	RemoveOrderedItems(ctx context.Context, in *RemoveOrderedItemsRequest, opts ...grpc.CallOption) (*RemoveOrderedItemsResponse, error)
 }
 
 type cartServiceClient struct {
@@ -102,6 +111,16 @@ func (c *cartServiceClient) EmptyCart(ctx context.Context, in *EmptyCartRequest,
 	return out, nil
 }
 
+func (c *cartServiceClient) RemoveOrderedItems(ctx context.Context, in *RemoveOrderedItemsRequest, opts ...grpc.CallOption) (*RemoveOrderedItemsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveOrderedItemsResponse)
+	err := c.cc.Invoke(ctx, CartService_RemoveOrderedItems_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CartServiceServer is the server API for CartService service.
 // All implementations must embed UnimplementedCartServiceServer
 // for forward compatibility.
@@ -126,6 +145,14 @@ type CartServiceServer interface {
 	// Errors: UNAUTHENTICATED; INVALID_ARGUMENT for bytes that are not an EmptyCartRequest;
 	// UNAVAILABLE.
 	EmptyCart(context.Context, *EmptyCartRequest) (*EmptyCartResponse, error)
+	// RemoveOrderedItems takes a confirmed order's lines out of its user's cart, once per order:
+	// each line's quantity is subtracted and a line at zero goes, so items added while the order
+	// was placed stay. Only the order service calls it (its mesh identity), with no end-user token:
+	// its sweeper confirms orders whose callers are gone. A repeat for the same order_id changes
+	// nothing.
+	// Errors: INVALID_ARGUMENT for a malformed user_id, order_id or line, or no line;
+	// UNAVAILABLE when the store cannot be reached.
+	RemoveOrderedItems(context.Context, *RemoveOrderedItemsRequest) (*RemoveOrderedItemsResponse, error)
 	mustEmbedUnimplementedCartServiceServer()
 }
 
@@ -147,6 +174,9 @@ func (UnimplementedCartServiceServer) GetCart(context.Context, *GetCartRequest) 
 }
 func (UnimplementedCartServiceServer) EmptyCart(context.Context, *EmptyCartRequest) (*EmptyCartResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method EmptyCart not implemented")
+}
+func (UnimplementedCartServiceServer) RemoveOrderedItems(context.Context, *RemoveOrderedItemsRequest) (*RemoveOrderedItemsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveOrderedItems not implemented")
 }
 func (UnimplementedCartServiceServer) mustEmbedUnimplementedCartServiceServer() {}
 func (UnimplementedCartServiceServer) testEmbeddedByValue()                     {}
@@ -241,6 +271,24 @@ func _CartService_EmptyCart_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CartService_RemoveOrderedItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveOrderedItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CartServiceServer).RemoveOrderedItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CartService_RemoveOrderedItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CartServiceServer).RemoveOrderedItems(ctx, req.(*RemoveOrderedItemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CartService_ServiceDesc is the grpc.ServiceDesc for CartService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -263,6 +311,10 @@ var CartService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "EmptyCart",
 			Handler:    _CartService_EmptyCart_Handler,
+		},
+		{
+			MethodName: "RemoveOrderedItems",
+			Handler:    _CartService_RemoveOrderedItems_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

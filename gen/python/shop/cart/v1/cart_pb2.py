@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17shop/cart/v1/cart.proto\x12\x0cshop.cart.v1\"E\n\x08\x43\x61rtItem\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12\x1a\n\x08quantity\x18\x02 \x01(\x05R\x08quantity\"M\n\x04\x43\x61rt\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12,\n\x05items\x18\x02 \x03(\x0b\x32\x16.shop.cart.v1.CartItemR\x05items\"K\n\x0e\x41\x64\x64ItemRequest\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12\x1a\n\x08quantity\x18\x02 \x01(\x05R\x08quantity\"9\n\x0f\x41\x64\x64ItemResponse\x12&\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x12.shop.cart.v1.CartR\x04\x63\x61rt\"2\n\x11RemoveItemRequest\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\"<\n\x12RemoveItemResponse\x12&\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x12.shop.cart.v1.CartR\x04\x63\x61rt\"\x10\n\x0eGetCartRequest\"9\n\x0fGetCartResponse\x12&\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x12.shop.cart.v1.CartR\x04\x63\x61rt\"\x12\n\x10\x45mptyCartRequest\"\x13\n\x11\x45mptyCartResponse2\xcb\x02\n\x0b\x43\x61rtService\x12\x46\n\x07\x41\x64\x64Item\x12\x1c.shop.cart.v1.AddItemRequest\x1a\x1d.shop.cart.v1.AddItemResponse\x12T\n\nRemoveItem\x12\x1f.shop.cart.v1.RemoveItemRequest\x1a .shop.cart.v1.RemoveItemResponse\"\x03\x90\x02\x02\x12K\n\x07GetCart\x12\x1c.shop.cart.v1.GetCartRequest\x1a\x1d.shop.cart.v1.GetCartResponse\"\x03\x90\x02\x01\x12Q\n\tEmptyCart\x12\x1e.shop.cart.v1.EmptyCartRequest\x1a\x1f.shop.cart.v1.EmptyCartResponse\"\x03\x90\x02\x02\x42\xa8\x01\n\x10\x63om.shop.cart.v1B\tCartProtoP\x01Z7github.com/shopmesh/shopmesh/gen/go/shop/cart/v1;cartv1\xa2\x02\x03SCX\xaa\x02\x0cShop.Cart.V1\xca\x02\x0cShop\\Cart\\V1\xe2\x02\x18Shop\\Cart\\V1\\GPBMetadata\xea\x02\x0eShop::Cart::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17shop/cart/v1/cart.proto\x12\x0cshop.cart.v1\"E\n\x08\x43\x61rtItem\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12\x1a\n\x08quantity\x18\x02 \x01(\x05R\x08quantity\"M\n\x04\x43\x61rt\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12,\n\x05items\x18\x02 \x03(\x0b\x32\x16.shop.cart.v1.CartItemR\x05items\"K\n\x0e\x41\x64\x64ItemRequest\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\x12\x1a\n\x08quantity\x18\x02 \x01(\x05R\x08quantity\"9\n\x0f\x41\x64\x64ItemResponse\x12&\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x12.shop.cart.v1.CartR\x04\x63\x61rt\"2\n\x11RemoveItemRequest\x12\x1d\n\nproduct_id\x18\x01 \x01(\tR\tproductId\"<\n\x12RemoveItemResponse\x12&\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x12.shop.cart.v1.CartR\x04\x63\x61rt\"\x10\n\x0eGetCartRequest\"9\n\x0fGetCartResponse\x12&\n\x04\x63\x61rt\x18\x01 \x01(\x0b\x32\x12.shop.cart.v1.CartR\x04\x63\x61rt\"\x12\n\x10\x45mptyCartRequest\"\x13\n\x11\x45mptyCartResponse\"}\n\x19RemoveOrderedItemsRequest\x12\x17\n\x07user_id\x18\x01 \x01(\tR\x06userId\x12\x19\n\x08order_id\x18\x02 \x01(\tR\x07orderId\x12,\n\x05lines\x18\x03 \x03(\x0b\x32\x16.shop.cart.v1.CartItemR\x05lines\"\x1c\n\x1aRemoveOrderedItemsResponse2\xb9\x03\n\x0b\x43\x61rtService\x12\x46\n\x07\x41\x64\x64Item\x12\x1c.shop.cart.v1.AddItemRequest\x1a\x1d.shop.cart.v1.AddItemResponse\x12T\n\nRemoveItem\x12\x1f.shop.cart.v1.RemoveItemRequest\x1a .shop.cart.v1.RemoveItemResponse\"\x03\x90\x02\x02\x12K\n\x07GetCart\x12\x1c.shop.cart.v1.GetCartRequest\x1a\x1d.shop.cart.v1.GetCartResponse\"\x03\x90\x02\x01\x12Q\n\tEmptyCart\x12\x1e.shop.cart.v1.EmptyCartRequest\x1a\x1f.shop.cart.v1.EmptyCartResponse\"\x03\x90\x02\x02\x12l\n\x12RemoveOrderedItems\x12\'.shop.cart.v1.RemoveOrderedItemsRequest\x1a(.shop.cart.v1.RemoveOrderedItemsResponse\"\x03\x90\x02\x02\x42\xa8\x01\n\x10\x63om.shop.cart.v1B\tCartProtoP\x01Z7github.com/shopmesh/shopmesh/gen/go/shop/cart/v1;cartv1\xa2\x02\x03SCX\xaa\x02\x0cShop.Cart.V1\xca\x02\x0cShop\\Cart\\V1\xe2\x02\x18Shop\\Cart\\V1\\GPBMetadata\xea\x02\x0eShop::Cart::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,6 +38,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CARTSERVICE'].methods_by_name['GetCart']._serialized_options = b'\220\002\001'
   _globals['_CARTSERVICE'].methods_by_name['EmptyCart']._loaded_options = None
   _globals['_CARTSERVICE'].methods_by_name['EmptyCart']._serialized_options = b'\220\002\002'
+  _globals['_CARTSERVICE'].methods_by_name['RemoveOrderedItems']._loaded_options = None
+  _globals['_CARTSERVICE'].methods_by_name['RemoveOrderedItems']._serialized_options = b'\220\002\002'
   _globals['_CARTITEM']._serialized_start=41
   _globals['_CARTITEM']._serialized_end=110
   _globals['_CART']._serialized_start=112
@@ -58,6 +60,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EMPTYCARTREQUEST']._serialized_end=536
   _globals['_EMPTYCARTRESPONSE']._serialized_start=538
   _globals['_EMPTYCARTRESPONSE']._serialized_end=557
-  _globals['_CARTSERVICE']._serialized_start=560
-  _globals['_CARTSERVICE']._serialized_end=891
+  _globals['_REMOVEORDEREDITEMSREQUEST']._serialized_start=559
+  _globals['_REMOVEORDEREDITEMSREQUEST']._serialized_end=684
+  _globals['_REMOVEORDEREDITEMSRESPONSE']._serialized_start=686
+  _globals['_REMOVEORDEREDITEMSRESPONSE']._serialized_end=714
+  _globals['_CARTSERVICE']._serialized_start=717
+  _globals['_CARTSERVICE']._serialized_end=1158
 # @@protoc_insertion_point(module_scope)

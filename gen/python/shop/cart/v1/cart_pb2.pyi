@@ -65,3 +65,17 @@ class EmptyCartRequest(_message.Message):
 class EmptyCartResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class RemoveOrderedItemsRequest(_message.Message):
+    __slots__ = ("user_id", "order_id", "lines")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    ORDER_ID_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    order_id: str
+    lines: _containers.RepeatedCompositeFieldContainer[CartItem]
+    def __init__(self, user_id: _Optional[str] = ..., order_id: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[CartItem, _Mapping]]] = ...) -> None: ...
+
+class RemoveOrderedItemsResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

@@ -55,6 +55,11 @@ class CartServiceStub:
                 request_serializer=shop_dot_cart_dot_v1_dot_cart__pb2.EmptyCartRequest.SerializeToString,
                 response_deserializer=shop_dot_cart_dot_v1_dot_cart__pb2.EmptyCartResponse.FromString,
                 _registered_method=True)
+        self.RemoveOrderedItems = channel.unary_unary(
+                '/shop.cart.v1.CartService/RemoveOrderedItems',
+                request_serializer=shop_dot_cart_dot_v1_dot_cart__pb2.RemoveOrderedItemsRequest.SerializeToString,
+                response_deserializer=shop_dot_cart_dot_v1_dot_cart__pb2.RemoveOrderedItemsResponse.FromString,
+                _registered_method=True)
 
 
 class CartServiceServicer:
@@ -99,6 +104,19 @@ class CartServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RemoveOrderedItems(self, request, context):
+        """RemoveOrderedItems takes a confirmed order's lines out of its user's cart, once per order:
+        each line's quantity is subtracted and a line at zero goes, so items added while the order
+        was placed stay. Only the order service calls it (its mesh identity), with no end-user token:
+        its sweeper confirms orders whose callers are gone. A repeat for the same order_id changes
+        nothing.
+        Errors: INVALID_ARGUMENT for a malformed user_id, order_id or line, or no line;
+        UNAVAILABLE when the store cannot be reached.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CartServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -121,6 +139,11 @@ def add_CartServiceServicer_to_server(servicer, server):
                     servicer.EmptyCart,
                     request_deserializer=shop_dot_cart_dot_v1_dot_cart__pb2.EmptyCartRequest.FromString,
                     response_serializer=shop_dot_cart_dot_v1_dot_cart__pb2.EmptyCartResponse.SerializeToString,
+            ),
+            'RemoveOrderedItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveOrderedItems,
+                    request_deserializer=shop_dot_cart_dot_v1_dot_cart__pb2.RemoveOrderedItemsRequest.FromString,
+                    response_serializer=shop_dot_cart_dot_v1_dot_cart__pb2.RemoveOrderedItemsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -232,6 +255,33 @@ class CartService:
             '/shop.cart.v1.CartService/EmptyCart',
             shop_dot_cart_dot_v1_dot_cart__pb2.EmptyCartRequest.SerializeToString,
             shop_dot_cart_dot_v1_dot_cart__pb2.EmptyCartResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveOrderedItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shop.cart.v1.CartService/RemoveOrderedItems',
+            shop_dot_cart_dot_v1_dot_cart__pb2.RemoveOrderedItemsRequest.SerializeToString,
+            shop_dot_cart_dot_v1_dot_cart__pb2.RemoveOrderedItemsResponse.FromString,
             options,
             channel_credentials,
             insecure,

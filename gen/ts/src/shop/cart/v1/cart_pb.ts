@@ -2,8 +2,8 @@
 // @generated from file shop/cart/v1/cart.proto (package shop.cart.v1, syntax proto3)
 /* eslint-disable */
 
-// Shopping carts, one per user, kept in Redis for 7 days after the last change. Every RPC needs
-// a valid access JWT and acts on the caller's own cart.
+// Shopping carts, one per user, kept in Redis for 7 days after the last change. Every RPC but
+// RemoveOrderedItems needs a valid access JWT and acts on the caller's own cart.
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file shop/cart/v1/cart.proto.
  */
 export const file_shop_cart_v1_cart: GenFile = /*@__PURE__*/
-  fileDesc("ChdzaG9wL2NhcnQvdjEvY2FydC5wcm90bxIMc2hvcC5jYXJ0LnYxIjAKCENhcnRJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiPgoEQ2FydBIPCgd1c2VyX2lkGAEgASgJEiUKBWl0ZW1zGAIgAygLMhYuc2hvcC5jYXJ0LnYxLkNhcnRJdGVtIjYKDkFkZEl0ZW1SZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiMwoPQWRkSXRlbVJlc3BvbnNlEiAKBGNhcnQYASABKAsyEi5zaG9wLmNhcnQudjEuQ2FydCInChFSZW1vdmVJdGVtUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJIjYKElJlbW92ZUl0ZW1SZXNwb25zZRIgCgRjYXJ0GAEgASgLMhIuc2hvcC5jYXJ0LnYxLkNhcnQiEAoOR2V0Q2FydFJlcXVlc3QiMwoPR2V0Q2FydFJlc3BvbnNlEiAKBGNhcnQYASABKAsyEi5zaG9wLmNhcnQudjEuQ2FydCISChBFbXB0eUNhcnRSZXF1ZXN0IhMKEUVtcHR5Q2FydFJlc3BvbnNlMssCCgtDYXJ0U2VydmljZRJGCgdBZGRJdGVtEhwuc2hvcC5jYXJ0LnYxLkFkZEl0ZW1SZXF1ZXN0Gh0uc2hvcC5jYXJ0LnYxLkFkZEl0ZW1SZXNwb25zZRJUCgpSZW1vdmVJdGVtEh8uc2hvcC5jYXJ0LnYxLlJlbW92ZUl0ZW1SZXF1ZXN0GiAuc2hvcC5jYXJ0LnYxLlJlbW92ZUl0ZW1SZXNwb25zZSIDkAICEksKB0dldENhcnQSHC5zaG9wLmNhcnQudjEuR2V0Q2FydFJlcXVlc3QaHS5zaG9wLmNhcnQudjEuR2V0Q2FydFJlc3BvbnNlIgOQAgESUQoJRW1wdHlDYXJ0Eh4uc2hvcC5jYXJ0LnYxLkVtcHR5Q2FydFJlcXVlc3QaHy5zaG9wLmNhcnQudjEuRW1wdHlDYXJ0UmVzcG9uc2UiA5ACAkKoAQoQY29tLnNob3AuY2FydC52MUIJQ2FydFByb3RvUAFaN2dpdGh1Yi5jb20vc2hvcG1lc2gvc2hvcG1lc2gvZ2VuL2dvL3Nob3AvY2FydC92MTtjYXJ0djGiAgNTQ1iqAgxTaG9wLkNhcnQuVjHKAgxTaG9wXENhcnRcVjHiAhhTaG9wXENhcnRcVjFcR1BCTWV0YWRhdGHqAg5TaG9wOjpDYXJ0OjpWMWIGcHJvdG8z");
+  fileDesc("ChdzaG9wL2NhcnQvdjEvY2FydC5wcm90bxIMc2hvcC5jYXJ0LnYxIjAKCENhcnRJdGVtEhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiPgoEQ2FydBIPCgd1c2VyX2lkGAEgASgJEiUKBWl0ZW1zGAIgAygLMhYuc2hvcC5jYXJ0LnYxLkNhcnRJdGVtIjYKDkFkZEl0ZW1SZXF1ZXN0EhIKCnByb2R1Y3RfaWQYASABKAkSEAoIcXVhbnRpdHkYAiABKAUiMwoPQWRkSXRlbVJlc3BvbnNlEiAKBGNhcnQYASABKAsyEi5zaG9wLmNhcnQudjEuQ2FydCInChFSZW1vdmVJdGVtUmVxdWVzdBISCgpwcm9kdWN0X2lkGAEgASgJIjYKElJlbW92ZUl0ZW1SZXNwb25zZRIgCgRjYXJ0GAEgASgLMhIuc2hvcC5jYXJ0LnYxLkNhcnQiEAoOR2V0Q2FydFJlcXVlc3QiMwoPR2V0Q2FydFJlc3BvbnNlEiAKBGNhcnQYASABKAsyEi5zaG9wLmNhcnQudjEuQ2FydCISChBFbXB0eUNhcnRSZXF1ZXN0IhMKEUVtcHR5Q2FydFJlc3BvbnNlImUKGVJlbW92ZU9yZGVyZWRJdGVtc1JlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIQCghvcmRlcl9pZBgCIAEoCRIlCgVsaW5lcxgDIAMoCzIWLnNob3AuY2FydC52MS5DYXJ0SXRlbSIcChpSZW1vdmVPcmRlcmVkSXRlbXNSZXNwb25zZTK5AwoLQ2FydFNlcnZpY2USRgoHQWRkSXRlbRIcLnNob3AuY2FydC52MS5BZGRJdGVtUmVxdWVzdBodLnNob3AuY2FydC52MS5BZGRJdGVtUmVzcG9uc2USVAoKUmVtb3ZlSXRlbRIfLnNob3AuY2FydC52MS5SZW1vdmVJdGVtUmVxdWVzdBogLnNob3AuY2FydC52MS5SZW1vdmVJdGVtUmVzcG9uc2UiA5ACAhJLCgdHZXRDYXJ0Ehwuc2hvcC5jYXJ0LnYxLkdldENhcnRSZXF1ZXN0Gh0uc2hvcC5jYXJ0LnYxLkdldENhcnRSZXNwb25zZSIDkAIBElEKCUVtcHR5Q2FydBIeLnNob3AuY2FydC52MS5FbXB0eUNhcnRSZXF1ZXN0Gh8uc2hvcC5jYXJ0LnYxLkVtcHR5Q2FydFJlc3BvbnNlIgOQAgISbAoSUmVtb3ZlT3JkZXJlZEl0ZW1zEicuc2hvcC5jYXJ0LnYxLlJlbW92ZU9yZGVyZWRJdGVtc1JlcXVlc3QaKC5zaG9wLmNhcnQudjEuUmVtb3ZlT3JkZXJlZEl0ZW1zUmVzcG9uc2UiA5ACAkKoAQoQY29tLnNob3AuY2FydC52MUIJQ2FydFByb3RvUAFaN2dpdGh1Yi5jb20vc2hvcG1lc2gvc2hvcG1lc2gvZ2VuL2dvL3Nob3AvY2FydC92MTtjYXJ0djGiAgNTQ1iqAgxTaG9wLkNhcnQuVjHKAgxTaG9wXENhcnRcVjHiAhhTaG9wXENhcnRcVjFcR1BCTWV0YWRhdGHqAg5TaG9wOjpDYXJ0OjpWMWIGcHJvdG8z");
 
 /**
  * CartItem is a product and how many of it.
@@ -229,6 +229,56 @@ export const EmptyCartResponseSchema: GenMessage<EmptyCartResponse> = /*@__PURE_
   messageDesc(file_shop_cart_v1_cart, 9);
 
 /**
+ * RemoveOrderedItemsRequest names a confirmed order and its lines.
+ *
+ * @generated from message shop.cart.v1.RemoveOrderedItemsRequest
+ */
+export type RemoveOrderedItemsRequest = Message<"shop.cart.v1.RemoveOrderedItemsRequest"> & {
+  /**
+   * Required. The order's user, 1 to 128 characters.
+   *
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Required. The order's id (ord_...): each order's lines are taken out once.
+   *
+   * @generated from field: string order_id = 2;
+   */
+  orderId: string;
+
+  /**
+   * Required. 1 to 50 lines, each a product_id as in AddItem and a quantity of 1 to 99.
+   *
+   * @generated from field: repeated shop.cart.v1.CartItem lines = 3;
+   */
+  lines: CartItem[];
+};
+
+/**
+ * Describes the message shop.cart.v1.RemoveOrderedItemsRequest.
+ * Use `create(RemoveOrderedItemsRequestSchema)` to create a new message.
+ */
+export const RemoveOrderedItemsRequestSchema: GenMessage<RemoveOrderedItemsRequest> = /*@__PURE__*/
+  messageDesc(file_shop_cart_v1_cart, 10);
+
+/**
+ * RemoveOrderedItemsResponse is empty.
+ *
+ * @generated from message shop.cart.v1.RemoveOrderedItemsResponse
+ */
+export type RemoveOrderedItemsResponse = Message<"shop.cart.v1.RemoveOrderedItemsResponse"> & {
+};
+
+/**
+ * Describes the message shop.cart.v1.RemoveOrderedItemsResponse.
+ * Use `create(RemoveOrderedItemsResponseSchema)` to create a new message.
+ */
+export const RemoveOrderedItemsResponseSchema: GenMessage<RemoveOrderedItemsResponse> = /*@__PURE__*/
+  messageDesc(file_shop_cart_v1_cart, 11);
+
+/**
  * CartService edits the caller's cart.
  *
  * @generated from service shop.cart.v1.CartService
@@ -283,6 +333,22 @@ export const CartService: GenService<{
     methodKind: "unary";
     input: typeof EmptyCartRequestSchema;
     output: typeof EmptyCartResponseSchema;
+  },
+  /**
+   * RemoveOrderedItems takes a confirmed order's lines out of its user's cart, once per order:
+   * each line's quantity is subtracted and a line at zero goes, so items added while the order
+   * was placed stay. Only the order service calls it (its mesh identity), with no end-user token:
+   * its sweeper confirms orders whose callers are gone. A repeat for the same order_id changes
+   * nothing.
+   * Errors: INVALID_ARGUMENT for a malformed user_id, order_id or line, or no line;
+   * UNAVAILABLE when the store cannot be reached.
+   *
+   * @generated from rpc shop.cart.v1.CartService.RemoveOrderedItems
+   */
+  removeOrderedItems: {
+    methodKind: "unary";
+    input: typeof RemoveOrderedItemsRequestSchema;
+    output: typeof RemoveOrderedItemsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_shop_cart_v1_cart, 0);
