@@ -4,14 +4,13 @@ import { Redis } from "ioredis";
 import { createLogger, meshRegistry, serve, type MeshConfig, type MeshServer } from "@shopmesh/mesh";
 import { CatalogService as CatalogV1 } from "@shopmesh/gen/shop/catalog/v1/catalog_pb.js";
 import { CatalogService as CatalogV2 } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { createCacheErrorSink } from "./cache-errors.js";
 import type { CatalogConfig } from "./config.js";
 import { createCatalog } from "./domain/catalog.js";
 import { createPageTokens } from "./domain/page-token.js";
 import { catalogV1Handlers, catalogV2Handlers } from "./handlers.js";
+import { createRedisErrorSink } from "./redis-errors.js";
 import { seedCatalog } from "./seed/seed.js";
 import { createMongoProductStore } from "./store/mongo-product-store.js";
-import { createRedisProductCache } from "./store/product-cache.js";
 import { createRedisProductEvents } from "./store/product-events.js";
 import { createProductView } from "./store/product-view.js";
 import { startViewSync } from "./store/view-sync.js";
@@ -29,24 +28,22 @@ const running = new Set<() => Promise<void>>();
 export async function startServer(config: CatalogServerConfig): Promise<{ port: number; adminPort?: number }> {
   const log = createLogger("catalog");
   const store = createMongoProductStore({ url: config.mongoUrl, db: config.mongoDb });
-  // Fails fast while Redis is down (no offline queue, one retry) and reconnects by itself: the
-  // cache is optional, so a dead Redis must cost microseconds, not a timeout per call.
+  // Fails fast while Redis is down (no offline queue, one retry) and reconnects by itself: only
+  // change events need it, so a dead Redis must cost UpsertProduct microseconds, not a timeout.
   const redis = new Redis(config.redisUrl, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 2_000,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });
-  const cacheError = createCacheErrorSink(meshRegistry, log);
-  redis.on("error", (err: Error) => cacheError("connection", err));
+  const redisError = createRedisErrorSink(meshRegistry, log);
+  redis.on("error", (err: Error) => redisError("connection", err));
   await new Promise<void>((resolve) => {
     // Give Redis a moment at start so the view subscribes to changes before it loads; serve without it otherwise.
     const timer = setTimeout(resolve, 2_000);
     redis.once("ready", () => { clearTimeout(timer); resolve(); });
   });
 
-  const cache = createRedisProductCache({ redis, prefix: config.redisPrefix, ttlSeconds: config.cacheTtlSeconds,
-    onError: cacheError });
   const events = createRedisProductEvents({ redis, prefix: config.redisPrefix });
   const view = createProductView();
   const sync = await startViewSync({
@@ -58,8 +55,8 @@ export async function startServer(config: CatalogServerConfig): Promise<{ port: 
     onError: (err) => log.warn({ err: err instanceof Error ? err.message : String(err) }, "catalog view not reloaded; serving what it holds"),
     onLoad: (r) => { if (r.changed > 0) log.info(r, "catalog view reloaded"); },
   });
-  const catalog = createCatalog({ store, view, cache, events, tokens: createPageTokens(config.pageTokenSecret),
-    onPublishError: (err) => cacheError("publish", err) });
+  const catalog = createCatalog({ store, view, events, tokens: createPageTokens(config.pageTokenSecret),
+    onPublishError: (err) => redisError("publish", err) });
   await sync.first;
 
   let server: MeshServer;

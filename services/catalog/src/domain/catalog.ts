@@ -33,7 +33,6 @@ export interface CatalogDeps {
   store: ProductStore;
   /** What every read is served from; until it is loaded, reads are Unavailable. */
   view: ProductView;
-  cache: { invalidate(id: string): Promise<void> };
   events: ProductEvents;
   tokens: PageTokens;
   /** Told when a change event could not be published (watchers miss it; the write stands). */
@@ -56,7 +55,7 @@ const SEARCH_SCAN = 500;
 
 /** Builds the catalog use cases. */
 export function createCatalog(deps: CatalogDeps): Catalog {
-  const { store, view, cache, events, tokens } = deps;
+  const { store, view, events, tokens } = deps;
 
   /** The view, once loaded (a replica whose store was down at start has none yet). */
   function loaded(): ProductView {
@@ -145,7 +144,6 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       };
       await store.upsert(p);
       view.apply(p);
-      await cache.invalidate(p.id);
       await events.publish(p).catch((err: unknown) => deps.onPublishError?.(err));
       return p;
     },
