@@ -68,8 +68,9 @@ export async function startViewSync(o: ViewSyncOptions): Promise<ViewSync> {
   }
   // Subscribed before the first load, so no change falls between the two. Changes published while
   // the subscription was away are lost: reload at once when it is back.
+  // (A first load under way may have read the store before that: it runs once more.)
   const leave = await o.events.watchAll((p) => o.view.apply(p), () => {
-    if (o.view.loaded && !stop.signal.aborted) reload().catch(o.onError);
+    if ((o.view.loaded || running) && !stop.signal.aborted) reload().catch(o.onError);
   });
 
   let prepared = o.prepare === undefined;
