@@ -4,13 +4,13 @@ import { parseCatalogConfig } from "./config.js";
 test("defaults follow the topology and the local mesh", () => {
   const c = parseCatalogConfig({});
   expect(c).toMatchObject({ mode: "local", port: 50052, adminPort: 9092, mongoDb: "shop_catalog", redisPrefix: "catalog:",
-    cacheTtlSeconds: 300, seed: true });
+    viewResyncSeconds: 30, seed: true });
   expect(c.pageTokenSecret.length).toBeGreaterThanOrEqual(32);
 });
 
 test("bad values are all reported at once", () => {
-  expect(() => parseCatalogConfig({ PORT: "70000", CACHE_TTL_SECONDS: "0", CATALOG_SEED: "maybe", PAGE_TOKEN_SECRET: "short" }))
-    .toThrow(/PORT.*CACHE_TTL_SECONDS.*PAGE_TOKEN_SECRET.*CATALOG_SEED/);
+  expect(() => parseCatalogConfig({ PORT: "70000", VIEW_RESYNC_SECONDS: "0", CATALOG_SEED: "maybe", PAGE_TOKEN_SECRET: "short" }))
+    .toThrow(/PORT.*VIEW_RESYNC_SECONDS.*PAGE_TOKEN_SECRET.*CATALOG_SEED/);
 });
 
 test("istio mode needs a real page token secret", () => {

@@ -14,12 +14,12 @@ export interface CatalogConfig {
   mongoUrl: string;
   /** MONGO_DB: catalog's own database. */
   mongoDb: string;
-  /** REDIS_URL: Redis for the product cache and change events. */
+  /** REDIS_URL: Redis for change events. */
   redisUrl: string;
-  /** REDIS_PREFIX: prefix of cache keys and event channels. */
+  /** REDIS_PREFIX: prefix of event channels. */
   redisPrefix: string;
-  /** CACHE_TTL_SECONDS: lifetime of a cached product. */
-  cacheTtlSeconds: number;
+  /** VIEW_RESYNC_SECONDS: period of the view's full reload from MongoDB (lost change events). */
+  viewResyncSeconds: number;
   /** PAGE_TOKEN_SECRET: HMAC key of page tokens, at least 32 characters; every replica needs the same. */
   pageTokenSecret: string;
   /** CATALOG_SEED: insert the fixture products missing from the store at start. */
@@ -40,8 +40,9 @@ export const catalogConfigSchema = {
   mongoUrl: { env: "MONGO_URL", def: "mongodb://127.0.0.1:27018/", doc: "MongoDB URL", parse: str },
   mongoDb: { env: "MONGO_DB", def: "shop_catalog", doc: "database name", parse: str },
   redisUrl: { env: "REDIS_URL", def: "redis://127.0.0.1:6380", doc: "Redis URL", parse: str },
-  redisPrefix: { env: "REDIS_PREFIX", def: "catalog:", doc: "cache key and channel prefix", parse: str },
-  cacheTtlSeconds: { env: "CACHE_TTL_SECONDS", def: "300", doc: "cached product lifetime", parse: int(1, 86_400) },
+  redisPrefix: { env: "REDIS_PREFIX", def: "catalog:", doc: "event channel prefix", parse: str },
+  viewResyncSeconds: { env: "VIEW_RESYNC_SECONDS", def: "30", doc: "period of the view's full reload from MongoDB",
+    parse: int(1, 86_400) },
   pageTokenSecret: { env: "PAGE_TOKEN_SECRET", def: undefined, doc: "HMAC key of page tokens (>= 32 chars)",
     parse: (raw: string) => {
       if (raw.length < 32) throw new Error("must be at least 32 characters");

@@ -1,9 +1,9 @@
-// The catalog use cases, shared by v1 and v2: read through the cache, page with signed tokens,
+// The catalog use cases, shared by v1 and v2: read from the in-memory view, page with signed tokens,
 // search literally, upsert as admin, and watch a product's price and stock.
-import { NotFoundError, PermissionDeniedError, UnauthenticatedError, Violations } from "@shopmesh/mesh";
-import type { ProductCache } from "../store/product-cache.js";
+import { NotFoundError, PermissionDeniedError, UnauthenticatedError, UnavailableError, Violations } from "@shopmesh/mesh";
 import type { ProductEvents } from "../store/product-events.js";
-import type { ListQuery, ProductRecord, ProductStore } from "../store/product-store.js";
+import type { ProductRecord, ProductStore } from "../store/product-store.js";
+import type { ListQuery, ProductView } from "../store/product-view.js";
 import type { PageTokens } from "./page-token.js";
 import { checkCategory, checkId, checkMoney, checkPageSize, checkProduct, checkQuery, MAX_BATCH,
   type ProductInput } from "./validate.js";
@@ -31,7 +31,8 @@ export interface Caller {
 /** What the catalog use cases depend on. */
 export interface CatalogDeps {
   store: ProductStore;
-  cache: ProductCache;
+  /** What every read is served from; until it is loaded, reads are Unavailable. */
+  view: ProductView;
   events: ProductEvents;
   tokens: PageTokens;
   /** Told when a change event could not be published (watchers miss it; the write stands). */
@@ -48,26 +49,18 @@ export interface Catalog {
   watch(id: string, signal: AbortSignal): AsyncGenerator<ProductRecord>;
 }
 
-// Search ranks in memory over at most this many literal matches; the catalog is small, and a
-// query matching more than this is not specific enough to need a better rank.
+// Search ranks over the first this many literal matches in id order, as it did when MongoDB ran
+// the match: a query matching more than this is not specific enough to need a better rank.
 const SEARCH_SCAN = 500;
 
 /** Builds the catalog use cases. */
 export function createCatalog(deps: CatalogDeps): Catalog {
-  const { store, cache, events, tokens } = deps;
+  const { store, view, events, tokens } = deps;
 
-  async function readThrough(ids: string[]): Promise<Map<string, ProductRecord>> {
-    const found = await cache.getMany(ids);
-    const missing = ids.filter((id) => !found.has(id));
-    if (missing.length > 0) {
-      const loaded = missing.length === 1
-        ? [await store.get(missing[0]!)].filter((p): p is ProductRecord => p !== undefined)
-        : await store.getMany(missing);
-      for (const p of loaded) found.set(p.id, p);
-      // Not awaited: filling the cache must not add a Redis round trip to the reply.
-      void cache.setMany(loaded);
-    }
-    return found;
+  /** The view, once loaded (a replica whose store was down at start has none yet). */
+  function loaded(): ProductView {
+    if (!view.loaded) throw new UnavailableError("the catalog is not loaded yet");
+    return view;
   }
 
   return {
@@ -75,7 +68,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       const v = new Violations();
       checkId(v, "id", id);
       v.throwIfAny();
-      const p = (await readThrough([id])).get(id);
+      const p = loaded().get(id);
       if (!p) throw new NotFoundError(`product ${id} not found`);
       return p;
     },
@@ -85,10 +78,10 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       v.check(ids.length >= 1 && ids.length <= MAX_BATCH, "ids", `must hold 1 to ${MAX_BATCH} ids`);
       ids.slice(0, MAX_BATCH).forEach((id, i) => checkId(v, `ids[${i}]`, id));
       v.throwIfAny();
-      const found = await readThrough([...new Set(ids)]);
-      const unknown = ids.find((id) => !found.has(id));
+      const found = ids.map((id) => loaded().get(id));
+      const unknown = ids.find((_, i) => found[i] === undefined);
       if (unknown !== undefined) throw new NotFoundError(`product ${unknown} not found`);
-      return ids.map((id) => found.get(id)!);
+      return found as ProductRecord[];
     },
 
     async list(req) {
@@ -116,7 +109,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       // The token is bound to everything but page_size, which may change between pages.
       const scope = [req.api, q.category ?? "", currency ?? "", min ?? "", max ?? ""].join("|");
       if (req.pageToken !== "") q.afterId = tokens.decode(req.pageToken, scope);
-      const rows = await store.list(q);
+      const rows = loaded().list(q);
       const products = rows.slice(0, limit);
       const nextPageToken = rows.length > limit ? tokens.encode(products[products.length - 1]!.id, scope) : "";
       return { products, nextPageToken };
@@ -127,7 +120,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       checkQuery(v, query);
       const limit = checkPageSize(v, pageSize);
       v.throwIfAny();
-      const rows = await store.search(query, SEARCH_SCAN);
+      const rows = loaded().search(query, SEARCH_SCAN);
       // Best first: a hit in the name beats a hit only in the description; ties stay in id order.
       const needle = query.toLowerCase();
       const rank = (p: ProductRecord) => (p.name.toLowerCase().includes(needle) ? 0 : 1);
@@ -150,7 +143,7 @@ export function createCatalog(deps: CatalogDeps): Catalog {
         categories: [...input.categories], stock: input.stock, updateTime: new Date(),
       };
       await store.upsert(p);
-      await cache.invalidate(p.id);
+      view.apply(p);
       await events.publish(p).catch((err: unknown) => deps.onPublishError?.(err));
       return p;
     },
@@ -169,7 +162,8 @@ export function createCatalog(deps: CatalogDeps): Catalog {
       });
       signal.addEventListener("abort", onAbort);
       try {
-        const current = await store.get(id);
+        // The view took every change published before the subscription above was live.
+        const current = loaded().get(id);
         if (!current) throw new NotFoundError(`product ${id} not found`);
         let last = current;
         yield current;

@@ -1,7 +1,7 @@
-// ProductStore on MongoDB (FerretDB locally). Queries are built only from validated scalars, and
-// every operator is explicit ($eq, $gt, ...), so a string like '{"$ne": null}' is matched literally.
+// ProductStore on MongoDB (FerretDB locally). It only writes, and reads every product at once for
+// the view; filters are built only from validated scalars (an id), so user text never becomes an operator.
 import { MongoClient } from "mongodb";
-import type { ListQuery, ProductRecord, ProductStore } from "./product-store.js";
+import type { ProductRecord, ProductStore } from "./product-store.js";
 
 interface ProductDoc {
   _id: string;
@@ -20,13 +20,8 @@ export interface MongoProductStoreOptions {
   url: string;
   /** Database name (catalog's own). */
   db: string;
-  /** Server-side time limit per query. */
-  maxTimeMs?: number;
-}
-
-/** Escapes every regex metacharacter, so user text is matched as itself. */
-export function escapeRegex(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&");
+  /** Bound on reading every product (all()), ms; default 60 s. */
+  readAllTimeoutMs?: number;
 }
 
 function toRecord(d: ProductDoc): ProductRecord {
@@ -41,64 +36,41 @@ function toDoc(p: ProductRecord): ProductDoc {
     categories: p.categories, stock: p.stock, updateTime: p.updateTime };
 }
 
-/** Connects, ensures indexes, and returns the store. */
-export async function createMongoProductStore(opts: MongoProductStoreOptions): Promise<ProductStore> {
+/**
+ * Creates the store. The client connects on first use, so a MongoDB that is down at start fails the
+ * calls (the view's load retries), not the start.
+ */
+export function createMongoProductStore(opts: MongoProductStoreOptions): ProductStore {
   const client = new MongoClient(opts.url, { serverSelectionTimeoutMS: 3_000, connectTimeoutMS: 3_000 });
-  await client.connect();
   const products = client.db(opts.db).collection<ProductDoc>("products");
-  // Category and price filters walk the id order; these keep the filtered scans short.
-  await products.createIndex({ categories: 1, _id: 1 }, { name: "category_id" });
-  await products.createIndex({ "price.currencyCode": 1, "price.amountMinor": 1 }, { name: "price" });
-  const maxTimeMS = opts.maxTimeMs ?? 3_000;
+  const timeoutMS = opts.readAllTimeoutMs ?? 60_000;
+  // The driver closes its topology when the first connect fails, and every later call would fail
+  // "Topology is closed"; connect() starts a new one then, and returns at once when connected.
+  const connected = () => client.connect();
 
   return {
-    async get(id) {
-      const d = await products.findOne({ _id: { $eq: id } }, { maxTimeMS });
-      return d ? toRecord(d) : undefined;
-    },
-    async getMany(ids) {
-      const docs = await products.find({ _id: { $in: ids } }, { maxTimeMS }).toArray();
-      return docs.map(toRecord);
-    },
-    async list(q: ListQuery) {
-      const filter: Record<string, unknown> = {};
-      if (q.afterId !== undefined) filter._id = { $gt: q.afterId };
-      // A scalar against an array field matches any element: the FerretDB-safe form of "contains".
-      if (q.category !== undefined) filter.categories = { $eq: q.category };
-      if (q.price) {
-        filter["price.currencyCode"] = { $eq: q.price.currencyCode };
-        const range: Record<string, number> = {};
-        if (q.price.min !== undefined) range.$gte = q.price.min;
-        if (q.price.max !== undefined) range.$lte = q.price.max;
-        if (Object.keys(range).length > 0) filter["price.amountMinor"] = range;
-      }
-      const docs = await products.find(filter, { maxTimeMS }).sort({ _id: 1 }).limit(q.limit).toArray();
-      return docs.map(toRecord);
-    },
-    async search(text, limit) {
-      const pattern = escapeRegex(text);
-      const docs = await products.find({ $or: [
-        { name: { $regex: pattern, $options: "i" } },
-        { description: { $regex: pattern, $options: "i" } },
-      ] }, { maxTimeMS }).sort({ _id: 1 }).limit(limit).toArray();
-      return docs.map(toRecord);
+    async all() {
+      await connected();
+      const out: ProductRecord[] = [];
+      // Batches of 1,000 keep each decode short on the event loop; timeoutMS bounds the whole read.
+      for await (const d of products.find({}, { batchSize: 1_000, timeoutMS })) out.push(toRecord(d));
+      return out;
     },
     async upsert(p) {
+      await connected();
       const { _id, ...rest } = toDoc(p);
       // A plain equality filter (id is a validated string): the upsert takes its _id from it.
       await onceInserted(() => products.replaceOne({ _id }, rest, { upsert: true }));
     },
     async seed(list) {
       if (list.length === 0) return 0;
+      await connected();
       // $setOnInsert never touches an existing product, so seeding again keeps admin edits.
       const ops = list.map((p) => {
         const { _id, ...rest } = toDoc(p);
         return { updateOne: { filter: { _id }, update: { $setOnInsert: rest }, upsert: true } };
       });
       return (await onceInserted(() => products.bulkWrite(ops, { ordered: false }))).upsertedCount;
-    },
-    async count() {
-      return products.countDocuments({}, { maxTimeMS });
     },
     async close() {
       await client.close();

@@ -1,4 +1,4 @@
-// JSON form of a product for Redis (cache entries and change events). Dates travel as ISO strings.
+// JSON form of a product for Redis change events. Dates travel as ISO strings.
 import type { ProductRecord } from "./product-store.js";
 
 /** Serializes a product for Redis. */
@@ -6,7 +6,7 @@ export function encodeProduct(p: ProductRecord): string {
   return JSON.stringify({ ...p, updateTime: p.updateTime.toISOString() });
 }
 
-/** Parses what encodeProduct wrote; undefined for anything malformed (treated as a cache miss). */
+/** Parses what encodeProduct wrote; undefined for anything malformed (the event is ignored). */
 export function decodeProduct(json: string): ProductRecord | undefined {
   try {
     const o = JSON.parse(json) as Omit<ProductRecord, "updateTime"> & { updateTime: string };

@@ -1,5 +1,6 @@
 // Product change events over Redis pub/sub, on channel "catalog:product:<id>". One subscriber
-// connection per process fans messages out to every local watcher of that product.
+// connection per process fans messages out to every local watcher of that product, and to the
+// view, which takes every product's changes through one pattern subscription.
 import type { Redis } from "ioredis";
 import { UnavailableError } from "@shopmesh/mesh";
 import { decodeProduct, encodeProduct } from "./product-codec.js";
@@ -11,6 +12,13 @@ export interface ProductEvents {
   publish(p: ProductRecord): Promise<void>;
   /** Calls listener with every change of the product until the returned function is called. */
   subscribe(id: string, listener: (p: ProductRecord) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls listener with every product's changes until the returned function is called. Resolves
+   * after the first attempt to subscribe (at most 2 s: Redis may be down). Afterwards onResubscribed
+   * runs each time the subscription is live again after its connection dropped, or for the first
+   * time when that first attempt failed: changes published in between were missed.
+   */
+  watchAll(listener: (p: ProductRecord) => void, onResubscribed: () => void): Promise<() => void>;
   /** Closes the subscriber connection. */
   close(): Promise<void>;
 }
@@ -27,6 +35,7 @@ export interface RedisProductEventsOptions {
 export function createRedisProductEvents(opts: RedisProductEventsOptions): ProductEvents {
   const channel = (id: string) => `${opts.prefix}product:${id}`;
   const listeners = new Map<string, Set<(p: ProductRecord) => void>>();
+  const everyone = new Set<(p: ProductRecord) => void>();
   let sub: Redis | undefined;
 
   function subscriber(): Redis {
@@ -38,6 +47,11 @@ export function createRedisProductEvents(opts: RedisProductEventsOptions): Produ
         const p = decodeProduct(message);
         if (!p) return;
         for (const l of listeners.get(ch) ?? []) l(p);
+      });
+      sub.on("pmessage", (_pattern: string, _ch: string, message: string) => {
+        const p = decodeProduct(message);
+        if (!p) return;
+        for (const l of everyone) l(p);
       });
     }
     return sub;
@@ -81,7 +95,33 @@ export function createRedisProductEvents(opts: RedisProductEventsOptions): Produ
       }
       return leave;
     },
+    async watchAll(listener, onResubscribed) {
+      const s = subscriber();
+      const pattern = `${opts.prefix.replace(/[*?[\]\\]/g, "\\$&")}product:*`;
+      everyone.add(listener);
+      let attempted = false;
+      // Every (re)connect subscribes again (once more than ioredis's own resubscribe: harmless).
+      const onReady = () => {
+        s.psubscribe(pattern).then(() => {
+          if (attempted) onResubscribed();
+        }, () => { /* the next ready tries again */ });
+      };
+      s.on("ready", onReady);
+      try {
+        await whenReady(s, 2_000);
+        await s.psubscribe(pattern);
+      } catch {
+        // Redis is down: onReady subscribes when it is back, and tells the caller.
+      }
+      attempted = true;
+      return () => {
+        everyone.delete(listener);
+        s.off("ready", onReady);
+        if (s.status === "ready") s.punsubscribe(pattern).catch(() => undefined);
+      };
+    },
     async close() {
+      everyone.clear();
       listeners.clear();
       subscribed.clear();
       sub?.disconnect();
