@@ -1,5 +1,5 @@
-// Scenario 2: Redis is SIGKILLed while users browse the catalog. Catalog's Redis is only a
-// read-through cache, so catalog must answer with zero errors; cart lives in Redis, so it must
+// Scenario 2: Redis is SIGKILLed while users browse the catalog. Catalog reads from its in-memory
+// view and uses Redis only for change events, so catalog must answer with zero errors; cart lives in Redis, so it must
 // answer UNAVAILABLE (fast, not hang); once Redis is back (AOF) both recover without restarts,
 // and a cart filled before the kill still holds its items.
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
@@ -86,7 +86,7 @@ it("keeps catalog answering, fails cart cleanly, and keeps carts intact across a
     ],
     load: `${WORKERS} concurrent browsing clients, closed loop, plus one user reading the cart.`,
     phases,
-    faults: ["Redis SIGKILLed mid-load (catalog's cache and cart's store gone at once)"],
+    faults: ["Redis SIGKILLed mid-load (catalog's change events and cart's store gone at once)"],
     figures: {
       "failed catalog reads": outcomes.filter((o) => o.code !== 0).length,
       "cart GetCart while Redis is down: UNAVAILABLE / answered": `${cartErrors.length} / ${cartDown.length}`,

@@ -52,7 +52,7 @@ type CatalogServiceClient interface {
 	// case-insensitively. Errors: INVALID_ARGUMENT for an empty or too long query, or a
 	// page_size out of range.
 	SearchProducts(ctx context.Context, in *SearchProductsRequest, opts ...grpc.CallOption) (*SearchProductsResponse, error)
-	// UpsertProduct creates or replaces a product and invalidates its cache entry; watchers of
+	// UpsertProduct creates or replaces a product; every replica's in-memory view and watchers of
 	// the product are notified. Needs the "admin" role.
 	// Errors: UNAUTHENTICATED without a valid token; PERMISSION_DENIED without the admin role;
 	// INVALID_ARGUMENT (with field violations) for a malformed product.
@@ -165,7 +165,7 @@ type CatalogServiceServer interface {
 	// case-insensitively. Errors: INVALID_ARGUMENT for an empty or too long query, or a
 	// page_size out of range.
 	SearchProducts(context.Context, *SearchProductsRequest) (*SearchProductsResponse, error)
-	// UpsertProduct creates or replaces a product and invalidates its cache entry; watchers of
+	// UpsertProduct creates or replaces a product; every replica's in-memory view and watchers of
 	// the product are notified. Needs the "admin" role.
 	// Errors: UNAUTHENTICATED without a valid token; PERMISSION_DENIED without the admin role;
 	// INVALID_ARGUMENT (with field violations) for a malformed product.

@@ -107,7 +107,7 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpsertProduct(self, request, context):
-        """UpsertProduct creates or replaces a product and invalidates its cache entry; watchers of
+        """UpsertProduct creates or replaces a product; every replica's in-memory view and watchers of
         the product are notified. Needs the "admin" role.
         Errors: UNAUTHENTICATED without a valid token; PERMISSION_DENIED without the admin role;
         INVALID_ARGUMENT (with field violations) for a malformed product.
