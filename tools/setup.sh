@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/setup.sh: installs what shopmesh needs; the engine of `make setup`.
 #
-#   bash tools/setup.sh [apt|gotools|grpcurl|istioctl|istio-agents|envoy|ferretdb|python|node|local|istio ...]
+#   bash tools/setup.sh [apt|gotools|grpcurl|istioctl|istio-agents|pilot-discovery|envoy|ferretdb|python|node|local|istio ...]
 #   (no argument: all)
 #
 # `local` is what the local mesh needs (make up): apt, grpcurl, ferretdb, python, node. The Istio
@@ -140,21 +140,43 @@ setup_istioctl() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# istio-agents: the data plane's control side, from the same module and pseudo-version as istioctl
-# (docs/istio-local.md): pilot-discovery (istiod, run here without Kubernetes) and pilot-agent (one
-# per sidecar, and the ingress gateway). One `go install` of both shares istioctl's build cache.
-# Measured on 2 cores, go1.26.8, with istioctl's module and build caches warm (7 more modules to
-# download): pilot-discovery alone 1m09s, then pilot-agent 18s; both again with every package
-# cached (stamp deleted, or a fresh clone on the same machine) 15s, the links only; a second run
-# is a stamp check. Binaries: pilot-discovery 181 MiB, pilot-agent 44 MiB.
+# istio-agents: the Istio data plane on one machine (docs/istio-local.md), from the same module and
+# pseudo-version as istioctl, so istioctl's build cache serves most packages:
+#   - pilot-agent (one per sidecar, and the ingress gateway), a plain `go install`;
+#   - istiod-local (tools/istiod-local): istiod's xDS server and config generator without Kubernetes.
+#     The stock pilot-discovery panics at start without a Kubernetes registry in 1.31.0 (see
+#     tools/istiod-local/main.go); `bash tools/setup.sh pilot-discovery` builds it to check that;
+#   - .bin/istio/envoy_bootstrap_tmpl.json: the Envoy bootstrap template pilot-agent renders, from the
+#     module (Istio's image ships it as /var/lib/istio/envoy/envoy_bootstrap_tmpl.json).
+# Measured on 2 cores, go1.26.8, with istioctl's module and build caches warm (a few more modules to
+# download): pilot-discovery 1m09s, then pilot-agent 18s and istiod-local 27s; with every package
+# cached (stamp deleted, or a fresh clone on the same machine) about 15s each, the links only; a
+# second run is a stamp check. Binaries: pilot-discovery 181 MiB, pilot-agent 44 MiB.
 setup_istio_agents() {
-  if has_stamp istio-agents "$ISTIO_VERSION" && [[ -x $BIN/pilot-discovery && -x $BIN/pilot-agent ]]; then
-    say "pilot-discovery, pilot-agent ok (cached)"; return
+  local src=$ROOT/tools/istiod-local h dir
+  h=$(hash_of "$src/go.mod" "$src/go.sum" "$src"/*.go | cut -c1-8)
+  if has_stamp istio-agents "$ISTIO_VERSION-$h" && [[ -x $BIN/pilot-agent && -x $BIN/istiod-local && -f $BIN/istio/envoy_bootstrap_tmpl.json ]]; then
+    say "pilot-agent, istiod-local ok (cached)"; return
   fi
-  say "building pilot-discovery and pilot-agent $ISTIO_TAG (first time takes a few minutes)..."
+  grep -q "istio.io/istio $ISTIO_VERSION\$" "$src/go.mod" || die "istio-agents: tools/istiod-local/go.mod must require istio.io/istio $ISTIO_VERSION"
+  say "building pilot-agent and istiod-local from Istio $ISTIO_TAG (first time takes a few minutes)..."
   quiet go install -ldflags "-X istio.io/istio/pkg/version.buildVersion=$ISTIO_TAG -X istio.io/istio/pkg/version.buildTag=$ISTIO_TAG" \
-    "istio.io/istio/pilot/cmd/pilot-discovery@$ISTIO_VERSION" "istio.io/istio/pilot/cmd/pilot-agent@$ISTIO_VERSION"
-  set_stamp istio-agents "$ISTIO_VERSION"
+    "istio.io/istio/pilot/cmd/pilot-agent@$ISTIO_VERSION"
+  (cd "$src" && quiet go build -buildvcs=false -o "$BIN/istiod-local" .)
+  dir=$(cd "$src" && go list -m -f '{{.Dir}}' istio.io/istio) || die "istio-agents: cannot find the istio.io/istio module"
+  mkdir -p "$BIN/istio"
+  install -m 0644 "$dir/tools/packaging/common/envoy_bootstrap.json" "$BIN/istio/envoy_bootstrap_tmpl.json"
+  set_stamp istio-agents "$ISTIO_VERSION-$h"
+}
+
+# pilot-discovery: the stock istiod, not used (it panics without Kubernetes, above); built on request
+# only, to check a newer ISTIO_VERSION: `bash tools/setup.sh pilot-discovery`.
+setup_pilot_discovery() {
+  if has_stamp pilot-discovery "$ISTIO_VERSION" && [[ -x $BIN/pilot-discovery ]]; then say "pilot-discovery ok (cached)"; return; fi
+  say "building pilot-discovery $ISTIO_TAG..."
+  quiet go install -ldflags "-X istio.io/istio/pkg/version.buildVersion=$ISTIO_TAG -X istio.io/istio/pkg/version.buildTag=$ISTIO_TAG" \
+    "istio.io/istio/pilot/cmd/pilot-discovery@$ISTIO_VERSION"
+  set_stamp pilot-discovery "$ISTIO_VERSION"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -221,7 +243,7 @@ ISTIO=(istioctl istio-agents envoy)
 if [[ $# -eq 1 && $1 == local ]]; then set -- "${LOCAL[@]}"; fi
 if [[ $# -eq 1 && $1 == istio ]]; then set -- "${ISTIO[@]}"; fi
 for c in "$@"; do
-  [[ " ${ALL[*]} grpcurl " == *" $c "* ]] || die "unknown component '$c' (choose from: ${ALL[*]} grpcurl local istio)"
+  [[ " ${ALL[*]} grpcurl pilot-discovery " == *" $c "* ]] || die "unknown component '$c' (choose from: ${ALL[*]} grpcurl pilot-discovery local istio)"
 done
 
 start=$SECONDS
