@@ -21,7 +21,7 @@ if (mode === "serve") {
     Check(call, cb) {
       calls++;
       const xfcc = call.metadata.get("x-forwarded-client-cert").join(",");
-      console.log(JSON.stringify({ call: calls, peer: call.getPeer(), authority: call.metadata.get(":authority")[0],
+      console.log(JSON.stringify({ call: calls, peer: call.getPeer(),
         xfcc }));
       const md = new grpc.Metadata();
       md.set("x-seen-xfcc", xfcc || "(none)");
