@@ -236,14 +236,17 @@ setup_node() {
 }
 
 # ---------------------------------------------------------------------------------------------
-ALL=(apt gotools istioctl istio-agents ferretdb python envoy node)
+# The Istio data plane (istio-agents, envoy) is installed only when asked for (`istio`, for
+# scripts/istio-proto.sh and later make up MESH=istio): nothing in make test runs it yet, and it
+# costs minutes cold.
+ALL=(apt gotools istioctl ferretdb python node)
 LOCAL=(apt grpcurl ferretdb python node)
 ISTIO=(istioctl istio-agents envoy)
 (($# > 0)) || set -- "${ALL[@]}"
 if [[ $# -eq 1 && $1 == local ]]; then set -- "${LOCAL[@]}"; fi
 if [[ $# -eq 1 && $1 == istio ]]; then set -- "${ISTIO[@]}"; fi
 for c in "$@"; do
-  [[ " ${ALL[*]} grpcurl pilot-discovery " == *" $c "* ]] || die "unknown component '$c' (choose from: ${ALL[*]} grpcurl pilot-discovery local istio)"
+  [[ " ${ALL[*]} istio-agents envoy grpcurl pilot-discovery " == *" $c "* ]] || die "unknown component '$c' (choose from: ${ALL[*]} istio-agents envoy grpcurl pilot-discovery local istio)"
 done
 
 start=$SECONDS
