@@ -25,6 +25,9 @@ setup: ## Install every tool the project needs (idempotent; the second run takes
 setup-local: ## Install only what the local mesh needs (make up): no Istio tools, no ghz or kustomize
 	@bash tools/setup.sh local
 
+setup-istio-mesh: ## Install what make up MESH=istio needs: the local mesh's tools, kustomize, pilot-agent, istiod-local, Envoy
+	@bash tools/setup.sh istio-mesh
+
 gen: setup ## Regenerate gen/ (TypeScript, Go, Python, shop.binpb) from proto/
 	@rm -rf gen/ts/src gen/go/shop gen/python/shop gen/shop.binpb
 	$(BUF) generate

@@ -3,8 +3,10 @@
 
 MESH_CLI := node runner/dist/cli.js
 
-up: setup-local build ## Run the whole mesh here: FerretDB, Redis, every service, the nginx edge on 127.0.0.1:8080
-	@$(MESH_CLI) up
+# MESH=istio: the real data plane instead (docs/istio-local.md): istiod, an Envoy sidecar per
+# replica and the ingress gateway on 127.0.0.1:8080, configured from istio/overlays/default.
+up: $(if $(filter istio,$(MESH)),setup-istio-mesh .bin/yaml2json,setup-local) build ## Run the whole mesh here: FerretDB, Redis, every service, the nginx edge on 127.0.0.1:8080 (MESH=istio: istiod, Envoy sidecars and the Istio gateway)
+	@MESH=$(MESH) $(MESH_CLI) up
 
 down: ## Stop exactly what make up started (recorded pids); data stays in .data/
 	@if [ -f runner/dist/cli.js ]; then $(MESH_CLI) down; else echo "down: nothing was started"; fi

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # tools/setup.sh: installs what shopmesh needs; the engine of `make setup`.
 #
-#   bash tools/setup.sh [apt|gotools|grpcurl|istioctl|istio-agents|pilot-discovery|envoy|ferretdb|python|node|local|istio ...]
+#   bash tools/setup.sh [apt|gotools|grpcurl|istioctl|istio-agents|pilot-discovery|envoy|ferretdb|python|node|local|istio-mesh|istio ...]
 #   (no argument: all)
 #
 # `local` is what the local mesh needs (make up): apt, grpcurl, ferretdb, python, node. The Istio
 # tools (istioctl, the longest build by far; pilot-discovery, pilot-agent and Envoy for the real
 # data plane, docs/istio-local.md) and the other Go tools wait for the targets that use them
-# (make validate, make test, make gen, make bench). `istio` is istioctl, istio-agents and envoy.
+# (make validate, make test, make gen, make bench). `istio-mesh` is what make up MESH=istio needs
+# (no istioctl); `istio` is istioctl, istio-agents and envoy.
 # Run from anywhere: it works from the repo root. Go tools go to .bin/, Python to .venv/, Debian
 # packages to the system. Each component writes a stamp .bin/.stamp-<name>-<version or hash>
 # and is skipped while its stamp and its output are there, so a second run takes seconds.
@@ -236,17 +237,19 @@ setup_node() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# The Istio data plane (istio-agents, envoy) is installed only when asked for (`istio`, for
-# scripts/istio-proto.sh and later make up MESH=istio): nothing in make test runs it yet, and it
-# costs minutes cold.
-ALL=(apt gotools istioctl ferretdb python node)
+# Groups: everything (make setup, which make test runs: it runs istio mode too); `local`, what
+# make up needs; `istio-mesh`, what make up MESH=istio needs (kustomize renders the overlay, no
+# istioctl); `istio`, the Istio tools alone.
+ALL=(apt gotools istioctl istio-agents envoy ferretdb python node)
 LOCAL=(apt grpcurl ferretdb python node)
+ISTIO_MESH=(apt gotools istio-agents envoy ferretdb python node)
 ISTIO=(istioctl istio-agents envoy)
 (($# > 0)) || set -- "${ALL[@]}"
 if [[ $# -eq 1 && $1 == local ]]; then set -- "${LOCAL[@]}"; fi
+if [[ $# -eq 1 && $1 == istio-mesh ]]; then set -- "${ISTIO_MESH[@]}"; fi
 if [[ $# -eq 1 && $1 == istio ]]; then set -- "${ISTIO[@]}"; fi
 for c in "$@"; do
-  [[ " ${ALL[*]} istio-agents envoy grpcurl pilot-discovery " == *" $c "* ]] || die "unknown component '$c' (choose from: ${ALL[*]} istio-agents envoy grpcurl pilot-discovery local istio)"
+  [[ " ${ALL[*]} grpcurl pilot-discovery " == *" $c "* ]] || die "unknown component '$c' (choose from: ${ALL[*]} grpcurl pilot-discovery local istio-mesh istio)"
 done
 
 start=$SECONDS

@@ -179,3 +179,30 @@ test("istio mode: plaintext to the sidecar, and no app retries (Istio retries in
     await bare.close();
   }
 });
+
+// On one machine a client under Istio dials its sidecar's egress IP, and the sidecar routes on
+// `:authority`: it must be the service's name, or no virtual host matches (docs/istio-local.md).
+test("istio mode sends the service's cluster name as :authority", async () => {
+  const { createServer } = await import("node:http2");
+  const authorities: string[] = [];
+  // A plain HTTP/2 server, so the test sees the pseudo-header grpc-js servers hide.
+  const h2 = createServer((req, res) => {
+    authorities.push(String(req.headers[":authority"]));
+    res.writeHead(200, { "content-type": "application/grpc" });
+    res.addTrailers({ "grpc-status": "0" });
+    res.end(Buffer.from([0, 0, 0, 0, 0])); // one empty message
+  });
+  const sessions: import("node:http2").ServerHttp2Session[] = [];
+  h2.on("session", (session) => sessions.push(session));
+  await new Promise<void>((r) => h2.listen(0, "127.0.0.1", r));
+  const port = (h2.address() as { port: number }).port;
+  try {
+    const config = mesh.config("order", { mode: "istio" });
+    const c = createClient(CatalogService, { target: "catalog", address: `127.0.0.1:${port}`, config });
+    await c.getProduct({ id: "p1" });
+    expect(authorities).toEqual([`catalog.${mesh.topology.namespace}.svc.cluster.local:${port}`]);
+  } finally {
+    for (const session of sessions) session.destroy(); // the client keeps its connection open
+    await new Promise((r) => h2.close(r));
+  }
+});

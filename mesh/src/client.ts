@@ -164,15 +164,24 @@ function upstreamOf(opts: ClientOptions): Upstream {
     endpoints: perEndpoint ? endpoints.map((e) => e.target) : undefined,
     credentials: opts.credentials ?? credentialsOf(opts.config),
     interceptors,
-    // Checks the upstream's certificate names the service we meant to call (DNS:<name> SAN).
-    channelOptions:
-      opts.credentials === undefined && opts.config.mode === "local" && opts.target in opts.config.topology.services
-        ? { "grpc.ssl_target_name_override": opts.target }
-        : {},
+    channelOptions: channelOptionsOf(opts),
   });
   u = { transport, breakers };
   upstreams.set(key, u);
   return u;
+}
+
+/**
+ * Locally, the check that the upstream's certificate names the service we meant to call (DNS:<name>
+ * SAN). Under Istio, the service's name as `:authority`, which is what the sidecar routes on: in a
+ * cluster the address is that name anyway, but on one machine it is the sidecar's egress IP
+ * (docs/istio-local.md), and `127.0.2.3:50052` matches no virtual host.
+ */
+export function channelOptionsOf(opts: Pick<ClientOptions, "target" | "address" | "config" | "credentials">): grpc.ChannelOptions {
+  if (opts.credentials !== undefined || !(opts.target in opts.config.topology.services)) return {};
+  if (opts.config.mode === "local") return { "grpc.ssl_target_name_override": opts.target };
+  const port = /:(\d+)$/.exec(opts.address.split(",")[0]!)?.[1] ?? String(opts.config.topology.services[opts.target]!.port);
+  return { "grpc.default_authority": `${opts.target}.${opts.config.trust.namespace}.svc.cluster.local:${port}` };
 }
 
 /** mTLS with this process's dev certificate in local mode; plaintext h2c to the sidecar in istio mode. */

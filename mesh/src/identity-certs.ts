@@ -11,6 +11,8 @@ export interface DevCertTrust {
   trustDomain: string;
   /** Namespace path segment; default "shop". */
   namespace: string;
+  /** Identities in another namespace (Istio's ingress gateway lives in istio-system): name → namespace. */
+  namespaceOf?: Record<string, string>;
 }
 
 const defaultTrust: DevCertTrust = { trustDomain: "shop.local", namespace: "shop" };
@@ -43,7 +45,7 @@ export function makeDevCerts(dir: string, names: readonly string[], trust: DevCe
     if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new Error(`makeDevCerts: bad identity name ${JSON.stringify(name)}`);
     const cert = path.join(dir, `${name}.pem`);
     const key = path.join(dir, `${name}-key.pem`);
-    const san = `URI:spiffe://${trust.trustDomain}/ns/${trust.namespace}/sa/${name}, DNS:${name}`;
+    const san = `URI:spiffe://${trust.trustDomain}/ns/${trust.namespaceOf?.[name] ?? trust.namespace}/sa/${name}, DNS:${name}`;
     // A new CA invalidates every old leaf, so they are all reissued; so is a leaf whose names are
     // not what they should be (those made before issue 14 also named localhost and 127.0.0.1).
     if (!caFresh && existsSync(cert) && existsSync(key) && new X509Certificate(readFileSync(cert)).subjectAltName === san) continue;

@@ -47,13 +47,26 @@ export async function grpcHealth(port: number, certDir: string | undefined, time
   }
 }
 
+/** SERVING when a GET of `url` answers 200 within a second (istiod's /ready, a sidecar's /healthz/ready). */
+export async function httpReady(url: string): Promise<Health> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+    await res.arrayBuffer();
+    return res.ok ? "SERVING" : "NOT_SERVING";
+  } catch {
+    return "DOWN";
+  }
+}
+
 /** The identity a recorded process's certificate names: its service (catalog-2 is catalog). */
 export function tlsNameOf(proc: Pick<Proc, "name">): string {
   return proc.name.replace(/-\d+$/, "");
 }
 
 /** Probes a recorded process as its kind answers: TCP for a store, Check in plaintext at the edge, over mTLS elsewhere. */
-export async function probe(proc: Pick<Proc, "kind" | "port" | "name">): Promise<Health> {
+export async function probe(proc: Pick<Proc, "kind" | "port" | "name" | "probe">): Promise<Health> {
+  if (proc.probe && "http" in proc.probe) return httpReady(proc.probe.http);
+  if (proc.probe?.grpc === "plaintext") return grpcHealth(proc.port, undefined);
   if (proc.kind === "store") return (await tcpOpen(proc.port)) ? "SERVING" : "DOWN";
   if (proc.kind === "supervisor") return "SERVING"; // no port: it serves by running (its caller checked that)
   if (proc.kind === "edge") return grpcHealth(proc.port, undefined);

@@ -32,7 +32,8 @@ export function replicasFrom(env: NodeJS.ProcessEnv, state: Proc[]): Record<stri
   return out;
 }
 
-function servicePlan(topology: Topology, instance: Instance, instances: Instance[]): Plan {
+/** A service replica as local mode runs it: its command, working directory and environment. */
+export function servicePlan(topology: Topology, instance: Instance, instances: Instance[]): Plan {
   const { stores } = topology;
   const first = (svc: string) => instances.find((i) => i.service === svc)!;
   const env: Record<string, string> = {

@@ -65,7 +65,7 @@ export async function supervise(): Promise<void> {
     }
     if (stopping) return;
     const how = seen.get(dead.name)?.pid === dead.pid ? seen.get(dead.name)!.how : undefined;
-    const again: Plan = { name: dead.name, kind: dead.kind, port: dead.port, adminPort: dead.adminPort, command: dead.command,
+    const again: Plan = { name: dead.name, kind: dead.kind, port: dead.port, adminPort: dead.adminPort, command: dead.command, probe: dead.probe,
       ...(how ? { env: how.env, wholeEnv: true, cwd: how.cwd } : { env: dead.env, cwd: dead.cwd }) };
     inARow.set(dead.name, n + 1);
     startedAt.set(dead.name, Date.now());

@@ -9,7 +9,11 @@ import { probe, tcpOpen } from "./health.js";
 import { logDir, repo, stateFile } from "./paths.js";
 
 /** What a process is to the mesh; it decides the start and stop order and how it is probed. */
-export type ProcKind = "store" | "service" | "reflector" | "edge" | "supervisor";
+export type ProcKind = "store" | "control" | "proxy" | "service" | "reflector" | "edge" | "supervisor";
+
+/** How a process is probed when not as its kind says (health.ts): an HTTP URL that answers 200 when
+ * ready, or gRPC health in plaintext (an app behind its sidecar in istio mode). */
+export type Probe = { http: string } | { grpc: "plaintext" };
 
 /** A process to start (plan.ts makes them from the topology). */
 export interface Plan {
@@ -23,6 +27,8 @@ export interface Plan {
   wholeEnv?: boolean;
   /** Working directory; default the repo root. */
   cwd?: string;
+  /** How to probe it, when not as its kind says. */
+  probe?: Probe;
 }
 
 /** A process the mesh started. */
@@ -44,6 +50,8 @@ export interface Proc {
   /** The plan's own environment (not the starter's) and working directory, for a restart. */
   env?: Record<string, string>;
   cwd?: string;
+  /** How to probe it, when not as its kind says. */
+  probe?: Probe;
 }
 
 export function readState(): Proc[] {
@@ -106,7 +114,8 @@ export function start(p: Plan): Proc {
   closeSync(fd);
   const pid = child.pid!;
   return { name: p.name, kind: p.kind, pid, command: p.command, startTime: startTimeOf(pid) ?? "gone",
-    port: p.port, adminPort: p.adminPort, log, ...(p.wholeEnv || !p.env ? {} : { env: p.env }), ...(p.cwd ? { cwd: p.cwd } : {}) };
+    port: p.port, adminPort: p.adminPort, log, ...(p.wholeEnv || !p.env ? {} : { env: p.env }), ...(p.cwd ? { cwd: p.cwd } : {}),
+    ...(p.probe ? { probe: p.probe } : {}) };
 }
 
 /**

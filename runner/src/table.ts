@@ -3,10 +3,13 @@
 import { probe } from "./health.js";
 import { alive, type Proc } from "./supervisor.js";
 
+/** A pilot-agent (sidecar or gateway): its status port serves Envoy's and its own metrics there. */
+const isProxy = (p: Proc) => p.command[0]?.endsWith("pilot-agent") ?? false;
+
 export async function table(procs: Proc[]): Promise<void> {
   const rows = await Promise.all(procs.map(async (p) => [
     p.name, p.port ? `127.0.0.1:${p.port}` : "-", alive(p) ? await probe(p) : "DOWN", String(p.restarts ?? 0),
-    p.adminPort ? `http://127.0.0.1:${p.adminPort}/metrics` : "-", `.run/logs/${p.name}.log`,
+    p.adminPort ? `http://127.0.0.1:${p.adminPort}${isProxy(p) ? "/stats/prometheus" : "/metrics"}` : "-", `.run/logs/${p.name}.log`,
   ]));
   const head = ["service", "address", "health", "restarts", "metrics", "log"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

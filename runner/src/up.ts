@@ -1,5 +1,7 @@
 // `up`: starts whatever of the mesh is not running, in order (stores, services, reflector, edge),
 // each healthy before the next kind starts. A second `up` restarts only what is not running.
+// MESH=istio runs the real data plane instead (istio/plan.ts): istiod and an Envoy sidecar per
+// replica, configured from the rendered overlay of istio/, and the ingress gateway as the edge.
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -9,7 +11,10 @@ import { writeEdgeConf } from "./edge.js";
 import { certDir, dataDir, logDir, nginxDir, repo, run, topologyFile } from "./paths.js";
 import { plan, replicasFrom } from "./plan.js";
 import { buildInstances, buildRoutes } from "./routes.js";
-import { alive, portOwner, readState, reservePorts, startHealthy, writeState, type Plan, type ProcKind } from "./supervisor.js";
+import { alive, portOwner, readState, reservePorts, startHealthy, writeState, type Plan, type Proc, type ProcKind } from "./supervisor.js";
+import { checkTools, localSecrets, renderOverlay, writeIstiodConfig, writeProxyCerts } from "./istio/files.js";
+import { istioPlan } from "./istio/plan.js";
+import { renderIstio } from "./istio/render.js";
 import { startSupervisor, stopSupervisor } from "./supervise.js";
 import { table } from "./table.js";
 
@@ -35,17 +40,38 @@ async function refuseTakenPorts(missing: Plan[]): Promise<void> {
   }
 }
 
+/** Which mesh `up` runs: MESH=istio, or local (the default). */
+export type MeshKind = "local" | "istio";
+
+/** The mode a recorded mesh runs in: istio mode has istiod. */
+export function modeOf(procs: Proc[]): MeshKind | undefined {
+  if (procs.length === 0) return undefined;
+  return procs.some((p) => p.kind === "control") ? "istio" : "local";
+}
+
 export async function up(): Promise<void> {
+  const mode: MeshKind = process.env.MESH === "istio" ? "istio" : "local";
+  if (process.env.MESH && process.env.MESH !== "istio" && process.env.MESH !== "local") {
+    throw new Error(`MESH=${process.env.MESH}: must be local or istio`);
+  }
+  if (mode === "istio") checkTools();
+  const runningMode = modeOf(readState().filter(alive).filter((p) => p.kind !== "supervisor"));
+  if (runningMode && runningMode !== mode) {
+    throw new Error(`the mesh runs in ${runningMode} mode; make down first, then make up${mode === "istio" ? " MESH=istio" : ""}`);
+  }
   // It would restart what this `up` is starting: it comes back once everything serves.
   await stopSupervisor();
   const topology = loadTopology(topologyFile);
   // Replicas as recorded (alive or not, so a killed replica is started again), or as asked.
   const instances = buildInstances(topology, replicasFrom(process.env, readState()));
-  const routes = buildRoutes(repo, topology);
-  const plans = plan(topology, instances);
   for (const d of [logDir, join(nginxDir, "tmp"), join(run, "keys"), join(dataDir, "ferretdb"), join(dataDir, "redis")]) {
     mkdirSync(d, { recursive: true });
   }
+  const gateway = { ip: topology.edge.host, port: topology.edge.port };
+  // Istio mode: the overlay rendered and turned into istiod's config before anything starts, so a
+  // broken manifest starts nothing, and a proxy's first config is complete.
+  const istio = mode === "istio" ? renderIstio(renderOverlay(), topology, instances, gateway) : undefined;
+  const plans = istio ? istioPlan(topology, instances, istio.workloads, gateway, localSecrets) : plan(topology, instances);
   const state = readState().filter(alive);
   const running = new Set(state.map((p) => p.name));
   const missing = plans.filter((p) => !running.has(p.name));
@@ -58,15 +84,21 @@ export async function up(): Promise<void> {
   }
   await refuseTakenPorts(missing);
   reservePorts(plans.flatMap((p) => [p.port, p.adminPort].filter((x): x is number => x !== undefined)));
-  // The dev CA and a certificate per identity, made once (kept across restarts, never committed).
-  makeDevCerts(certDir, [...Object.keys(topology.services), "edge", "reflector"]);
-  writeEdgeConf(topology, routes, instances);
+  if (istio) {
+    writeIstiodConfig(istio.config);
+    writeProxyCerts(topology, istio.workloads);
+  } else {
+    // The dev CA and a certificate per identity, made once (kept across restarts, never committed).
+    makeDevCerts(certDir, [...Object.keys(topology.services), "edge", "reflector"]);
+    writeEdgeConf(topology, buildRoutes(repo, topology), instances);
+  }
 
   const procs = [...state];
-  const order: ProcKind[] = ["store", "service", "reflector", "edge"];
+  // Istio mode: istiod before the proxies, each proxy before its app (holdApplicationUntilProxyStarts).
+  const order: ProcKind[] = ["store", "control", "proxy", "service", "reflector", "edge"];
   for (const kind of order) {
     const batch = missing.filter((p) => p.kind === kind);
-    if (kind === "edge" && batch.length > 0) {
+    if (kind === "edge" && !istio && batch.length > 0) {
       execFileSync(batch[0]!.command[0]!, [...batch[0]!.command.slice(1), "-t", "-q"], { stdio: "inherit" });
     }
     const started = await Promise.all(batch.map((p) => startHealthy(p, procs, kind === "store" ? 20_000 : 60_000)));

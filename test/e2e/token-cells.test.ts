@@ -2,14 +2,14 @@
 // running edge (make up): on one non-public RPC of each service the edge reaches, every bad token
 // is Unauthenticated; on public RPCs (one TypeScript, one Python) it is ignored and the call is
 // served as anonymous. The tokens are made from a real login token and auth's dev signing key
-// (.run/keys/jwt-es256.pem), whose kid is found in auth's JWKS.
+// (its JWT_KEY_FILE, .run/keys/jwt-es256.pem in local mode), whose kid is found in auth's JWKS.
+// Istio mode answers two cells differently, for Istio's reasons (support.ts, ISTIO_DIFFERS).
 import { randomUUID, createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { decodeJwt, decodeProtectedHeader, importPKCS8, SignJWT, type JWK, type JWTPayload } from "jose";
 import { loadTopology } from "@shopmesh/mesh";
 import { badTokens, type BadToken } from "../security/bad-tokens.js";
-import { grpcCode, grpcurl, grpcurlOk, newUser, repo, type Run } from "./support.js";
+import { authSigningKeyFile, grpcCode, grpcurl, grpcurlOk, ISTIO_DIFFERS, MESH_MODE, newUser, type Run } from "./support.js";
 
 const JWKS_URL = "http://127.0.0.1:9091/.well-known/jwks.json";
 
@@ -52,11 +52,11 @@ beforeAll(async () => {
   user = newUser("tokens");
   productId = grpcurlOk<{ products: { id: string }[] }>("shop.catalog.v2.CatalogService/ListProducts", { pageSize: 1 }).products[0]!.id;
   // The kid auth signs with is the JWKS entry whose point is the dev key's.
-  const pem = readFileSync(join(repo, ".run", "keys", "jwt-es256.pem"), "utf8");
+  const pem = readFileSync(authSigningKeyFile(), "utf8");
   const own = createPublicKey(createPrivateKey(pem)).export({ format: "jwk" });
   const jwks = await (await fetch(JWKS_URL)).json() as { keys: JWK[] };
   const publicJwk = jwks.keys.find((k) => k.x === own.x && k.y === own.y);
-  if (publicJwk === undefined) throw new Error(`${JWKS_URL} does not publish the key of .run/keys/jwt-es256.pem`);
+  if (publicJwk === undefined) throw new Error(`${JWKS_URL} does not publish the key of ${authSigningKeyFile()}`);
   const header = decodeProtectedHeader(user.token);
   if (header.kid !== publicJwk.kid) throw new Error(`auth signed the login token with kid ${header.kid}, not the dev key's ${publicJwk.kid}`);
   const claims = decodeJwt(user.token);
@@ -88,21 +88,22 @@ describe("the cells are the topology's", () => {
 
 describe("bad tokens through the edge", () => {
   // [variant, token, expected]: made when a test runs, after beforeAll.
-  const variants = (t: Target, badCode: string): [string, string | undefined, string][] => [
-    ["no-token", undefined, badCode],
-    ...bad.map((b): [string, string, string] => [b.variant, b.token, badCode]),
+  // In istio mode RequestAuthentication refuses a bad token on every path, public ones too.
+  const variants = (t: Target, isPublic: boolean): [string, string | undefined, string][] => [
+    ["no-token", undefined, isPublic ? "OK" : ISTIO_DIFFERS.noTokenCode],
+    ...bad.map((b): [string, string, string] => [b.variant, b.token, ISTIO_DIFFERS.badTokenCode(b.variant, isPublic)]),
     ["valid-resigned", resigned, t.valid],
     ["valid", user.token, t.valid],
   ];
 
-  test.each(nonPublic.map((t) => [t.method, t] as const))("non-public %s: every bad token is Unauthenticated", (_m, t) => {
-    const cells = variants(t, "Unauthenticated");
+  test.each(nonPublic.map((t) => [t.method, t] as const))(`non-public %s: every bad token is ${MESH_MODE === "local" ? "Unauthenticated" : "refused at the sidecar"}`, (_m, t) => {
+    const cells = variants(t, false);
     const got = cells.map(([v, token]) => `${v}: ${outcome(grpcurl(t.method, t.body(), token))}`);
     expect(got).toEqual(cells.map(([v, , e]) => `${v}: ${e}`));
   }, 120_000);
 
-  test.each(publicOnes.map((t) => [t.method, t] as const))("public %s: every bad token is served as anonymous", (_m, t) => {
-    const cells = variants(t, "OK");
+  test.each(publicOnes.map((t) => [t.method, t] as const))(`public %s: every bad token is ${MESH_MODE === "local" ? "served as anonymous" : "refused at the sidecar"}`, (_m, t) => {
+    const cells = variants(t, true);
     const got = cells.map(([v, token]) => `${v}: ${outcome(grpcurl(t.method, t.body(), token))}`);
     expect(got).toEqual(cells.map(([v, , e]) => `${v}: ${e}`));
   }, 120_000);

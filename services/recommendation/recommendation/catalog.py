@@ -45,10 +45,13 @@ class CatalogError(Exception):
         self.code = code
 
 
-def make_channel(addr: str, creds: grpc.ChannelCredentials | None, tls_name: str = "") -> grpc.Channel:
-    """A channel to catalog: secure with the given mTLS credentials, else plaintext (istio)."""
+def make_channel(
+    addr: str, creds: grpc.ChannelCredentials | None, tls_name: str = "", authority: str = ""
+) -> grpc.Channel:
+    """A channel to catalog: secure with the given mTLS credentials, else plaintext (istio), where
+    `authority` names the service for the sidecar's routing."""
     if creds is None:
-        return grpc.insecure_channel(addr)
+        return grpc.insecure_channel(addr, options=[("grpc.default_authority", authority)] if authority else [])
     opts = [("grpc.ssl_target_name_override", tls_name)] if tls_name else []
     return grpc.secure_channel(addr, creds, options=opts)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,12 @@ KEYS: list[Key] = [
     Key("CATALOG_ADDR", "127.0.0.1:50052", "catalog's gRPC address, host:port"),
     Key("CATALOG_TIMEOUT_MS", "2000", "default deadline of one catalog call when the caller set none shorter"),
     Key("CATALOG_TLS_NAME", "catalog", "the name catalog's certificate must carry (each dev certificate names only its service)"),
+    Key(
+        "CATALOG_AUTHORITY",
+        "",
+        "istio mode: the :authority of catalog calls, which the sidecar routes on (on one machine the "
+        "address is the sidecar's egress IP); empty = catalog.<topology namespace>.svc.cluster.local:<port>",
+    ),
     Key("MESH_MODE", "local", "local: mTLS with the dev certs; istio: plaintext behind the sidecar"),
     Key("MESH_CERT_DIR", ".run/certs", "dev certs: ca.pem, recommendation.pem, recommendation-key.pem (local mode)"),
     Key("JWKS_URL", "", "auth's JWKS for access JWTs; empty = methods needing a JWT are refused"),
@@ -50,6 +57,7 @@ class Config:
     catalog_addr: str
     catalog_timeout_s: float
     catalog_tls_name: str
+    catalog_authority: str
     mesh_mode: str
     cert_dir: Path
     jwks_url: str
@@ -101,6 +109,10 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         errors.append(f"TOPOLOGY_PATH: {topology} is missing")
     if errors:
         raise ConfigError("; ".join(errors))
+    authority = raw["CATALOG_AUTHORITY"]
+    if mode == "istio" and not authority:
+        namespace = json.loads(topology.read_text())["namespace"]
+        authority = f"catalog.{namespace}.svc.cluster.local:{raw['CATALOG_ADDR'].rsplit(':', 1)[1]}"
     return Config(
         port=port,
         host=raw["HOST"],
@@ -109,6 +121,7 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         catalog_addr=raw["CATALOG_ADDR"],
         catalog_timeout_s=timeout_ms / 1000,
         catalog_tls_name=raw["CATALOG_TLS_NAME"],
+        catalog_authority=authority if mode == "istio" else "",
         mesh_mode=mode,
         cert_dir=cert_dir,
         jwks_url=raw["JWKS_URL"],

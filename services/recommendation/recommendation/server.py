@@ -104,7 +104,7 @@ def start_server(
         creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=True)
     else:
         channel_creds = None
-    channel = make_channel(cfg.catalog_addr, channel_creds, cfg.catalog_tls_name)
+    channel = make_channel(cfg.catalog_addr, channel_creds, cfg.catalog_tls_name, cfg.catalog_authority)
     closers.append(channel.close)
     # A catalog call never outlives CATALOG_TIMEOUT_MS, so a probe silent for longer than that is lost.
     breaker = Breaker(on_state=metrics.breaker_listener("catalog"), probe_timeout_s=cfg.catalog_timeout_s + 1.0)

@@ -308,3 +308,13 @@ def test_auth_hanging_makes_token_calls_fail_fast_not_queue(certs, redis_url, ca
     finally:
         running.stop(0)
         hanging.close()
+
+
+def test_istio_mode_names_catalog_by_its_cluster_name_for_the_sidecar(certs, redis_url) -> None:  # type: ignore[no-untyped-def]
+    # On one machine CATALOG_ADDR is the sidecar's egress IP, which no virtual host matches.
+    istio = config(certs, redis_url, "127.0.2.7:50052", MESH_MODE="istio")
+    assert istio.catalog_authority == "catalog.shop.svc.cluster.local:50052"
+    chosen = config(certs, redis_url, "127.0.2.7:50052", MESH_MODE="istio", CATALOG_AUTHORITY="catalog:50052")
+    assert chosen.catalog_authority == "catalog:50052"
+    # Locally the channel is mTLS to the address itself, checked against CATALOG_TLS_NAME.
+    assert config(certs, redis_url, "127.0.0.1:50052").catalog_authority == ""
