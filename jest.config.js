@@ -50,5 +50,11 @@ export default {
       // Faults injected into a running `make up` (REPLICAS_catalog=2); run in band by `make test-e2e`.
       testMatch: ["<rootDir>/test/chaos/**/*.test.ts"],
     },
+    {
+      ...common,
+      displayName: "istio",
+      // Against a running `make up MESH=istio`: what istiod and the Envoys say; run by `make test-e2e-istio`.
+      testMatch: ["<rootDir>/test/istio/**/*.test.ts"],
+    },
   ],
 };

@@ -1,5 +1,5 @@
 # The one-machine mesh (issue 6): make up / down / status / logs, and the e2e tests through the edge.
-.PHONY: up down status logs restart admin test-e2e
+.PHONY: up down status logs restart admin test-e2e test-e2e-istio proxy-config
 
 MESH_CLI := node runner/dist/cli.js
 
@@ -40,3 +40,21 @@ test-e2e: setup build
 	  bash scripts/step.sh make-down-clean bash scripts/check-down.sh .run/pids-before-down || status=1; \
 	  bash scripts/step.sh secrets-in-logs bash scripts/scan-secrets.sh .run/logs || status=1; \
 	  exit $$status
+
+TEST_STEPS += test-e2e-istio
+
+# The same e2e suite a second time, through the Istio gateway and the sidecars (make up MESH=istio,
+# two catalog v1 replicas and the v2 canary), then what istiod and each Envoy report (test/istio),
+# then make down, which must leave nothing running.
+test-e2e-istio: setup build .bin/yaml2json
+	@if ! REPLICAS_catalog=2 bash scripts/step.sh make-up-istio $(MAKE) --no-print-directory up MESH=istio; then $(MAKE) --no-print-directory down; exit 1; fi
+	@status=0; bash scripts/jest.sh e2e-istio --selectProjects e2e || status=1; \
+	  bash scripts/jest.sh istio --selectProjects istio --runInBand || status=1; \
+	  $(MESH_CLI) pids > .run/pids-before-down; \
+	  bash scripts/step.sh make-down-clean-istio bash scripts/check-down.sh .run/pids-before-down || status=1; \
+	  bash scripts/step.sh secrets-in-logs-istio bash scripts/scan-secrets.sh .run/logs || status=1; \
+	  exit $$status
+
+# One sidecar's Envoy config as istiod pushed it: listeners, routes and clusters from its admin port.
+proxy-config: ## Print a sidecar's listeners, routes and clusters (make up MESH=istio): make proxy-config SERVICE=catalog
+	@node runner/dist/cli.js proxy-config $(SERVICE)

@@ -5,6 +5,7 @@
 // pid still runs the command it recorded) and keeps .data/. A second `up` restarts only what is
 // not running. Between them, the supervisor `up` starts (supervise.ts) restarts whatever dies. What each command does is in its own file; this one only dispatches.
 import { down } from "./down.js";
+import { proxyConfig } from "./istio/proxy-config.js";
 import { restart } from "./restart.js";
 import { stopSupervisor } from "./supervise.js";
 import { alive, readState } from "./supervisor.js";
@@ -24,10 +25,12 @@ async function main(): Promise<void> {
   } else if (cmd === "unsupervise") {
     // Until the next `up` or `restart`, nothing restarts what dies (chaos tests that hold a process down).
     await stopSupervisor();
+  } else if (cmd === "proxy-config") {
+    await proxyConfig(process.argv[3] ?? "");
   } else if (cmd === "pids") {
     for (const p of readState().filter(alive)) console.log(`${p.name} ${p.pid}`);
   } else {
-    console.error("usage: cli.js up|down|status|pids|restart <service>|unsupervise");
+    console.error("usage: cli.js up|down|status|pids|restart <service>|unsupervise|proxy-config <service>");
     process.exit(2);
   }
 }

@@ -5,7 +5,7 @@ import { repo, topologyFile } from "./paths.js";
 import { plan, replicasFrom } from "./plan.js";
 import { buildInstances, buildRoutes } from "./routes.js";
 import { startSupervisor, stopSupervisor } from "./supervise.js";
-import { alive, startHealthy, stop, type Proc } from "./supervisor.js";
+import { alive, modeOf, readState, startHealthy, stop, type Proc } from "./supervisor.js";
 
 /**
  * Restarts every replica of a service, one at a time, without failing a call: the edge stops
@@ -16,6 +16,10 @@ import { alive, startHealthy, stop, type Proc } from "./supervisor.js";
 export async function restart(service: string): Promise<void> {
   const topology = loadTopology(topologyFile);
   if (!topology.services[service]) throw new Error(`unknown service ${service}; one of ${Object.keys(topology.services).join(", ")}`);
+  if (modeOf(readState().filter(alive)) === "istio") {
+    // The plan here is local mode's; a replica behind a sidecar needs istio/plan.ts's environment.
+    throw new Error("restart is for local mode; under MESH=istio the supervisor restarts a replica that dies, or make down and make up MESH=istio");
+  }
   // Stopped for the rolling restart, which would otherwise look like a crash to it.
   const procs = await stopSupervisor();
   try {

@@ -54,6 +54,15 @@ export interface Proc {
   probe?: Probe;
 }
 
+/** Which mesh runs: local, or MESH=istio (istio/plan.ts). */
+export type MeshKind = "local" | "istio";
+
+/** The mode a recorded mesh runs in: istio mode has istiod. */
+export function modeOf(procs: Proc[]): MeshKind | undefined {
+  if (procs.length === 0) return undefined;
+  return procs.some((p) => p.kind === "control") ? "istio" : "local";
+}
+
 export function readState(): Proc[] {
   return existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, "utf8")) as Proc[]) : [];
 }
@@ -160,7 +169,7 @@ export async function startHealthy(p: Plan, procs: Proc[], timeoutMs: number): P
     writeState(procs);
     try {
       await waitFor(`${proc.name} (log: .run/logs/${proc.name}.log)`,
-        async () => { if (!alive(proc)) throw new Error(`${proc.name} exited; see .run/logs/${proc.name}.log`); return (await probe(proc)) === "SERVING"; },
+        async () => { if (!alive(proc)) throw new Error(`${proc.name} exited:\n${lastLines(proc.log, 6)}\n(all of it: .run/logs/${proc.name}.log)`); return (await probe(proc)) === "SERVING"; },
         timeoutMs);
       return proc;
     } catch (err) {
@@ -170,6 +179,11 @@ export async function startHealthy(p: Plan, procs: Proc[], timeoutMs: number): P
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
+}
+
+/** The last lines a process logged, for a message that says why it stopped. */
+function lastLines(file: string, n: number): string {
+  return readFileSync(file, "utf8").trimEnd().split("\n").slice(-n).map((l) => `  ${l.slice(0, 400)}`).join("\n");
 }
 
 /** Signals a recorded process if it still is the one we started; gone already is fine. */

@@ -11,7 +11,7 @@ import { writeEdgeConf } from "./edge.js";
 import { certDir, dataDir, logDir, nginxDir, repo, run, topologyFile } from "./paths.js";
 import { plan, replicasFrom } from "./plan.js";
 import { buildInstances, buildRoutes } from "./routes.js";
-import { alive, portOwner, readState, reservePorts, startHealthy, writeState, type Plan, type Proc, type ProcKind } from "./supervisor.js";
+import { alive, portOwner, readState, reservePorts, startHealthy, writeState, modeOf, type MeshKind, type Plan, type ProcKind } from "./supervisor.js";
 import { checkTools, localSecrets, renderOverlay, writeIstiodConfig, writeProxyCerts } from "./istio/files.js";
 import { istioPlan } from "./istio/plan.js";
 import { renderIstio } from "./istio/render.js";
@@ -38,15 +38,6 @@ async function refuseTakenPorts(missing: Plan[]): Promise<void> {
       }
     }
   }
-}
-
-/** Which mesh `up` runs: MESH=istio, or local (the default). */
-export type MeshKind = "local" | "istio";
-
-/** The mode a recorded mesh runs in: istio mode has istiod. */
-export function modeOf(procs: Proc[]): MeshKind | undefined {
-  if (procs.length === 0) return undefined;
-  return procs.some((p) => p.kind === "control") ? "istio" : "local";
 }
 
 export async function up(): Promise<void> {
@@ -94,8 +85,10 @@ export async function up(): Promise<void> {
   }
 
   const procs = [...state];
-  // Istio mode: istiod before the proxies, each proxy before its app (holdApplicationUntilProxyStarts).
-  const order: ProcKind[] = ["store", "control", "proxy", "service", "reflector", "edge"];
+  // Istio mode: istiod first, so a manifest it refuses starts nothing else (its message is the
+  // error), then each proxy before its app (holdApplicationUntilProxyStarts).
+  const order: ProcKind[] = istio ? ["control", "store", "proxy", "service", "reflector", "edge"]
+    : ["store", "service", "reflector", "edge"];
   for (const kind of order) {
     const batch = missing.filter((p) => p.kind === kind);
     if (kind === "edge" && !istio && batch.length > 0) {

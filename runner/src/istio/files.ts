@@ -63,9 +63,12 @@ export function writeProxyCerts(topology: Topology, workloads: Workload[]): void
   for (const [pod, sa] of [...workloads.map((w) => [w.pod, w.serviceAccount]), ["istio-ingressgateway-0", GATEWAY_ACCOUNT]]) {
     const dir = join(proxiesDir, pod!, "etc", "certs");
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    copyFileSync(join(istioCertDir, `${sa}.pem`), join(dir, "cert-chain.pem"));
-    copyFileSync(join(istioCertDir, `${sa}-key.pem`), join(dir, "key.pem"));
-    copyFileSync(join(istioCertDir, "ca.pem"), join(dir, "root-cert.pem"));
+    // Only what changed: pilot-agent watches these files and pushes every write to its Envoy.
+    for (const [from, to] of [[`${sa}.pem`, "cert-chain.pem"], [`${sa}-key.pem`, "key.pem"], ["ca.pem", "root-cert.pem"]]) {
+      const src = join(istioCertDir, from!);
+      const dst = join(dir, to!);
+      if (!existsSync(dst) || !readFileSync(src).equals(readFileSync(dst))) copyFileSync(src, dst);
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-// What `make up MESH=istio` runs, in start order: the two stores (as in local mode), istiod, a
+// What `make up MESH=istio` runs, in start order: istiod, the two stores (as in local mode), a
 // pilot-agent (and its Envoy) per replica, each service in MESH_MODE=istio behind its sidecar, the
 // reflector, and the ingress gateway on the edge's address. Every flag and variable is explained
 // in docs/istio-local.md. Pure: it starts nothing (up-istio.ts does).
@@ -143,5 +143,5 @@ export function istioPlan(topology: Topology, instances: Instance[], workloads: 
     ip: gateway.ip, namespace: GATEWAY_NAMESPACE, serviceAccount: GATEWAY_ACCOUNT, labels: GATEWAY_LABELS });
   // Probed as the local edge is: grpc.health.v1 Check through its port (routed to the reflector).
   const edge: Plan = { ...gatewayProxy, port: gateway.port, adminPort: proxyPorts(GATEWAY_INDEX).status, probe: { grpc: "plaintext" } };
-  return [...stores, istiod, ...proxies, ...apps, edge];
+  return [istiod, ...stores, ...proxies, ...apps, edge];
 }
