@@ -62,6 +62,32 @@ test("replicas seeding an empty store at once all succeed, and each product is s
   }
 });
 
+// FerretDB 1.24's update command keeps one query open per statement that matches a document
+// until the whole command returns (internal/handler/msg_update.go: `defer closer.Close()` in its
+// loop), and its pool holds 100 connections per database. Three replicas re-seeding 62 existing
+// products at once (make up MESH=istio starts catalog, catalog-2 and catalog-v2 together) held all
+// 100 and waited for a 101st forever: every later query of the database hung.
+test("three replicas seeding a store that holds the products at once finish, and the store still answers", async () => {
+  const name = `${db}_reseed`;
+  const first = createMongoProductStore({ url, db: name });
+  const replicas = [1, 2, 3].map(() => createMongoProductStore({ url, db: name }));
+  const within = <T>(ms: number, what: string, p: Promise<T>) => Promise.race([p,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms).unref())]);
+  try {
+    const fixture = Array.from({ length: 62 }, (_, i) => product(`zz-reseed-${i}`, { name: `Reseed ${i}` }));
+    expect(await first.seed(fixture)).toBe(62);
+    const edited = { ...fixture[0]!, name: "Edited by an admin" };
+    await first.upsert(edited);
+    expect(await within(10_000, "three seeds", Promise.all(replicas.map((r) => r.seed(fixture))))).toEqual([0, 0, 0]);
+    const all = await within(10_000, "reading every product", first.all());
+    expect(all.length).toBe(62);
+    // Seeding never touches a product that exists.
+    expect(all.find((p) => p.id === edited.id)?.name).toBe("Edited by an admin");
+  } finally {
+    await Promise.all([first, ...replicas].map((s) => s.close().catch(() => undefined)));
+  }
+}, 30_000);
+
 test("concurrent upserts of one new id all succeed, and one of them is stored", async () => {
   for (let round = 0; round < 5; round++) {
     const id = `zz-race-${round}`;

@@ -1,6 +1,6 @@
 // ProductStore on MongoDB (FerretDB locally). It only writes, and reads every product at once for
 // the view; filters are built only from validated scalars (an id), so user text never becomes an operator.
-import { MongoClient } from "mongodb";
+import { MongoBulkWriteError, MongoClient } from "mongodb";
 import type { ProductRecord, ProductStore } from "./product-store.js";
 
 interface ProductDoc {
@@ -65,12 +65,17 @@ export function createMongoProductStore(opts: MongoProductStoreOptions): Product
     async seed(list) {
       if (list.length === 0) return 0;
       await connected();
-      // $setOnInsert never touches an existing product, so seeding again keeps admin edits.
-      const ops = list.map((p) => {
-        const { _id, ...rest } = toDoc(p);
-        return { updateOne: { filter: { _id }, update: { $setOnInsert: rest }, upsert: true } };
-      });
-      return (await onceInserted(() => products.bulkWrite(ops, { ordered: false }))).upsertedCount;
+      // Inserts only, so a product that exists (an admin's edit) is never touched: its insert fails
+      // on the unique _id (E11000) and the others go on. Not an update with $setOnInsert: FerretDB
+      // 1.24 holds a connection per matched statement of an update command until it returns, and
+      // three replicas re-seeding at once took all 100 of its pool and hung the database
+      // (docs/architecture.md, "The store").
+      try {
+        return (await products.insertMany(list.map(toDoc), { ordered: false })).insertedCount;
+      } catch (err) {
+        if (err instanceof MongoBulkWriteError && writeErrorCodes(err).every((c) => c === 11000)) return err.result.insertedCount;
+        throw err;
+      }
     },
     async close() {
       await client.close();
@@ -88,9 +93,16 @@ async function onceInserted<T>(upsert: () => Promise<T>, rounds = 5): Promise<T>
     try {
       return await upsert();
     } catch (err) {
-      const e = err as { code?: number; writeErrors?: { code?: number }[] | { code?: number } };
-      const codes = e.writeErrors === undefined ? [e.code] : (Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors]).map((w) => w.code);
+      const codes = writeErrorCodes(err as WriteErrorLike);
       if (round >= rounds || codes.length === 0 || codes.some((c) => c !== 11000)) throw err;
     }
   }
+}
+
+type WriteErrorLike = { code?: number | string; writeErrors?: readonly { code?: number }[] | { code?: number } };
+
+/** The codes of a write's errors: each write error's of a bulk write, or the error's own. */
+function writeErrorCodes(e: WriteErrorLike): (number | string | undefined)[] {
+  if (e.writeErrors === undefined) return [e.code];
+  return (Array.isArray(e.writeErrors) ? e.writeErrors : [e.writeErrors]).map((w) => w.code);
 }
