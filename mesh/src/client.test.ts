@@ -13,7 +13,7 @@ let mesh: TestMesh;
 let order: MeshServer;
 let catalog: MeshServer;
 let token: string;
-const seen: { remainingMs?: number; authorization?: string | null; traceparent?: string | null; aborted?: boolean } = {};
+const seen: { remainingMs?: number; authorization?: string | null; traceparent?: string | null; canary?: string | null; aborted?: boolean } = {};
 let orderTraceId = "";
 let catalogDelayMs = 0;
 
@@ -33,6 +33,7 @@ beforeAll(async () => {
             seen.remainingMs = ctx.timeoutMs();
             seen.authorization = ctx.requestHeader.get("authorization");
             seen.traceparent = ctx.requestHeader.get("traceparent");
+            seen.canary = ctx.requestHeader.get("x-shop-canary");
             if (catalogDelayMs > 0) {
               await new Promise<void>((resolve) => {
                 const t = setTimeout(resolve, catalogDelayMs);
@@ -101,6 +102,16 @@ test("the deadline, the user's token and the trace context propagate across two 
   expect(seen.authorization).toBe(`Bearer ${token}`);
   expect(seen.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/);
   expect(seen.traceparent?.split("-")[1]).toBe(orderTraceId);
+});
+
+// The catalog canary is routed on x-shop-canary (istio/components/canary): a request that came in
+// on the canary path must stay on it at every hop, so each service forwards the header.
+test("the x-shop-canary header of the inbound call is forwarded to the next hop, and only when it came", async () => {
+  catalogDelayMs = 0;
+  await edgeClient().getOrder({ orderId: "c1" }, { timeoutMs: 1000, headers: { authorization: `Bearer ${token}`, "x-shop-canary": "v2" } });
+  expect(seen.canary).toBe("v2");
+  await edgeClient().getOrder({ orderId: "c2" }, { timeoutMs: 1000, headers: { authorization: `Bearer ${token}` } });
+  expect(seen.canary).toBeNull();
 });
 
 test("when the first hop's deadline expires, the second hop's call is cancelled too", async () => {

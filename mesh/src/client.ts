@@ -200,5 +200,6 @@ function inboundInfo(): InboundCallInfo | undefined {
     // A fresh span id per outbound call: each is its own child span of the inbound one.
     traceparent: outboundTraceparent(),
     tracestate: call.tracestate,
+    canary: call.canary,
   };
 }

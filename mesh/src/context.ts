@@ -31,6 +31,9 @@ export interface InboundCall {
   traceFlags: string;
   /** The inbound `tracestate`, forwarded as is. */
   tracestate: string | undefined;
+  /** The inbound `x-shop-canary` routing header (the catalog canary), forwarded as is so a call on
+   * the canary path stays on it through every hop. */
+  canary?: string;
   /** The end user, when a valid JWT came with the call. */
   user: User | undefined;
   /** The verified caller identity ("edge", a service name, or undefined when not checked). */

@@ -26,6 +26,8 @@ export interface InboundCallInfo {
   traceparent?: string;
   /** W3C `tracestate`, forwarded along with traceparent. */
   tracestate?: string;
+  /** The inbound `x-shop-canary` routing header, forwarded unless the call sets its own. */
+  canary?: string;
 }
 
 /** Options of {@link createDeadlineInterceptor}. */
@@ -62,6 +64,7 @@ export function createDeadlineInterceptor(opts: DeadlineOptions = {}): Intercept
         req.header.set("traceparent", inbound.traceparent);
         if (inbound.tracestate) req.header.set("tracestate", inbound.tracestate);
       }
+      if (inbound.canary && !req.header.has("x-shop-canary")) req.header.set("x-shop-canary", inbound.canary);
     }
     if (deadline <= now) {
       // Nothing is left of the caller's budget: failing here saves the upstream a wasted call.

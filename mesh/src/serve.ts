@@ -22,6 +22,15 @@ import { newSpanId, newTraceId, parseTraceparent } from "./trace.js";
 import { Metadata } from "@grpc/grpc-js";
 
 /** A hosted service: its generated descriptor and a connect-style implementation. */
+
+/** The catalog canary's routing header (istio/components/canary/virtualservice-catalog.yaml). */
+export const CANARY_HEADER = "x-shop-canary";
+
+/** A routing header's value to forward: short text only, so a caller cannot make every hop carry a blob. */
+function routingHeader(v: string | Buffer | undefined): string | undefined {
+  return typeof v === "string" && /^[A-Za-z0-9._-]{1,32}$/.test(v) ? v : undefined;
+}
+
 export interface ServiceRegistration {
   /** The generated service descriptor, e.g. CatalogService. */
   service: DescService;
@@ -158,7 +167,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     const inbound: InboundCall = {
       path: m.path, deadline, get signal() { return ac.signal; }, authorization: auth,
       traceId: tp?.traceId ?? newTraceId(), spanId: newSpanId(), traceFlags: tp?.flags ?? "01", tracestate: ts,
-      user: undefined, caller: undefined,
+      user: undefined, caller: undefined, canary: routingHeader(md.get(CANARY_HEADER)[0]),
     };
     if (draining) throw new ConnectError("server is shutting down", Code.Unavailable);
     return [inbound, guard(call, inbound)];

@@ -37,8 +37,8 @@ export function grpcurl(method: string, body: unknown, token?: string, extra: st
 }
 
 /** grpcurl that must succeed; returns the parsed JSON response. */
-export function grpcurlOk<T = Record<string, unknown>>(method: string, body: unknown, token?: string): T {
-  const r = grpcurl(method, body, token);
+export function grpcurlOk<T = Record<string, unknown>>(method: string, body: unknown, token?: string, extra: string[] = []): T {
+  const r = grpcurl(method, body, token, extra);
   if (r.code !== 0) throw new Error(`${method} failed (${r.code}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
 }

@@ -32,7 +32,9 @@ log = logging.getLogger("recommendation")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 # grpc reports "no deadline" as a huge remaining time; beyond this we treat it as none.
 _NO_DEADLINE_S = 10**6
-_PROPAGATED = ("traceparent", "tracestate")
+# Forwarded to catalog: the trace context, and the canary's routing header, so a call that came
+# on the canary path (x-shop-canary, istio/components/canary) stays on it.
+_PROPAGATED = ("traceparent", "tracestate", "x-shop-canary")
 
 Req = TypeVar("Req")
 Res = TypeVar("Res")

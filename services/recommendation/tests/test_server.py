@@ -77,6 +77,15 @@ def test_recommends_best_sellers_with_catalog_details_then_fills(certs, service,
     assert "spiffe://shop.local/ns/shop/sa/recommendation" in catalog.fake.callers
 
 
+def test_the_canary_header_is_forwarded_to_catalog(certs, service, catalog) -> None:  # type: ignore[no-untyped-def]
+    # A request on the catalog canary's path (x-shop-canary, istio/components/canary) stays on it.
+    req = pb.ListRecommendationsRequest(max_results=1)
+    stub(certs, service.port).ListRecommendations(req, timeout=5, metadata=[("x-shop-canary", "v2")])
+    assert catalog.fake.canary == ["v2"]
+    stub(certs, service.port).ListRecommendations(req, timeout=5)
+    assert catalog.fake.canary == ["v2"]
+
+
 def test_bad_input_is_invalid_argument_with_field_violations(certs, service) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(grpc.RpcError) as e:
         stub(certs, service.port).ListRecommendations(
