@@ -7,12 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadTopology } from "@shopmesh/mesh";
 import { istioPlan } from "../../runner/src/istio/plan.js";
-import { renderIstio, type Manifest as IstioManifest } from "../../runner/src/istio/render.js";
+import { renderIstio } from "../../runner/src/istio/render.js";
 import { buildInstances } from "../../runner/src/routes.js";
 import { renderManifests, repoRoot } from "./render.js";
 
 const topology = loadTopology(join(repoRoot, "mesh", "topology.json"));
-const objects = renderManifests("istio/overlays/default") as IstioManifest[];
+const objects = renderManifests("istio/overlays/default");
 const instances = buildInstances(topology, { catalog: 2 });
 const gateway = { ip: "127.0.0.1", port: 8080 };
 const { config, workloads } = renderIstio(objects, topology, instances, gateway);
@@ -69,7 +69,7 @@ test("each app runs in istio mode with its Deployment's environment, the cluster
 });
 
 test("istiod refuses a broken manifest with Istio's own message, so make up MESH=istio starts nothing", () => {
-  const broken = renderManifests("istio/check/fixtures/bad-retryon") as IstioManifest[];
+  const broken = renderManifests("istio/check/fixtures/bad-retryon");
   const dir = mkdtempSync(join(tmpdir(), "shopmesh-istiod-"));
   try {
     writeFileSync(join(dir, "shop.yaml"), renderIstio(broken, topology, instances, gateway).config.map((o) => JSON.stringify(o)).join("\n---\n"));

@@ -12,7 +12,7 @@ import { certDir, dataDir, logDir, nginxDir, repo, run, topologyFile } from "./p
 import { plan, replicasFrom } from "./plan.js";
 import { buildInstances, buildRoutes } from "./routes.js";
 import { alive, portOwner, readState, reservePorts, startHealthy, writeState, modeOf, type MeshKind, type Plan, type ProcKind } from "./supervisor.js";
-import { checkTools, localSecrets, renderOverlay, writeIstiodConfig, writeProxyCerts } from "./istio/files.js";
+import { checkTools, localSecrets, OVERLAY, renderManifests, writeIstiodConfig, writeProxyCerts } from "./istio/files.js";
 import { istioPlan } from "./istio/plan.js";
 import { renderIstio } from "./istio/render.js";
 import { startSupervisor, stopSupervisor } from "./supervise.js";
@@ -61,7 +61,7 @@ export async function up(): Promise<void> {
   const gateway = { ip: topology.edge.host, port: topology.edge.port };
   // Istio mode: the overlay rendered and turned into istiod's config before anything starts, so a
   // broken manifest starts nothing, and a proxy's first config is complete.
-  const istio = mode === "istio" ? renderIstio(renderOverlay(), topology, instances, gateway) : undefined;
+  const istio = mode === "istio" ? renderIstio(renderManifests(OVERLAY), topology, instances, gateway) : undefined;
   const plans = istio ? istioPlan(topology, instances, istio.workloads, gateway, localSecrets) : plan(topology, instances);
   const state = readState().filter(alive);
   const running = new Set(state.map((p) => p.name));

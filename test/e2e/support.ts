@@ -52,8 +52,11 @@ export function newUser(prefix = "e2e"): { email: string; password: string; toke
   return { email, password, token: login.accessToken, userId: login.user.id };
 }
 
-interface Recorded { name: string; kind: string; env?: Record<string, string> }
-const recorded = (): Recorded[] => {
+/** A process of the running mesh as .run/mesh.json records it (runner/src/supervisor.ts, Proc). */
+export interface Recorded { name: string; kind: string; port: number; adminPort?: number; env?: Record<string, string> }
+
+/** What .run/mesh.json records: every process of the running mesh (none when it is not up). */
+export const recorded = (): Recorded[] => {
   const file = join(repo, ".run", "mesh.json");
   return existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) as Recorded[] : [];
 };

@@ -4,13 +4,9 @@
 // header staying on the canary path through a whole checkout (each service forwards it).
 import http2 from "node:http2";
 import { randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { GOOD_CARD, grpcurlOk, newUser } from "../e2e/support.js";
+import { GOOD_CARD, grpcurlOk, newUser, recorded, type Recorded } from "../e2e/support.js";
 
-const repo = join(import.meta.dirname, "..", "..");
-interface Recorded { name: string; adminPort?: number }
-const procs = JSON.parse(readFileSync(join(repo, ".run", "mesh.json"), "utf8")) as Recorded[];
+const procs = recorded();
 const v1 = procs.filter((p) => /^catalog(-\d+)?$/.test(p.name));
 const v2 = procs.filter((p) => p.name === "catalog-v2");
 

@@ -8,10 +8,9 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeDevCerts } from "@shopmesh/mesh";
+import { recorded, repo } from "../e2e/support.js";
 
-const repo = join(import.meta.dirname, "..", "..");
-interface Recorded { name: string; kind: string; port: number; adminPort?: number; env?: Record<string, string> }
-const procs = JSON.parse(readFileSync(join(repo, ".run", "mesh.json"), "utf8")) as Recorded[];
+const procs = recorded();
 /** Every pilot-agent (sidecars and the gateway), with its Envoy's admin port from its PROXY_CONFIG. */
 const proxies = procs.filter((p) => p.kind === "proxy" || p.name === "gateway")
   .map((p) => ({ ...p, admin: (JSON.parse(p.env!.PROXY_CONFIG!) as { proxyAdminPort: number }).proxyAdminPort }));

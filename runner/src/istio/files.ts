@@ -28,17 +28,24 @@ export function checkTools(): void {
   }
 }
 
-/** The overlay's objects: kustomize build piped through yaml2json. A broken overlay fails here, with kustomize's message. */
-export function renderOverlay(): Manifest[] {
+/**
+ * Every object `kustomize build <dir>` renders (dir relative to the repo), through yaml2json, the
+ * tiny Go program in istio/check (no YAML parser is a dependency). A broken tree fails here, with
+ * kustomize's message. make validate's checks (istio/check/render.ts) render with it too.
+ */
+export function renderManifests(dir: string): Manifest[] {
+  for (const tool of ["kustomize", "yaml2json"]) {
+    if (!existsSync(join(repo, ".bin", tool))) throw new Error(`.bin/${tool} is missing: run make validate (it builds it)`);
+  }
   const run = (cmd: string, args: string[], input?: Buffer) => {
     try {
       return execFileSync(join(repo, ".bin", cmd), args, { input, maxBuffer: 64 << 20, stdio: ["pipe", "pipe", "pipe"] });
     } catch (err) {
       const stderr = String((err as { stderr?: Buffer }).stderr ?? "").trim();
-      throw new Error(`${cmd} refused ${OVERLAY}: ${stderr || (err as Error).message}`);
+      throw new Error(`${cmd} refused ${dir}: ${stderr || (err as Error).message}`);
     }
   };
-  return JSON.parse(run("yaml2json", [], run("kustomize", ["build", join(repo, OVERLAY)])).toString("utf8")) as Manifest[];
+  return JSON.parse(run("yaml2json", [], run("kustomize", ["build", join(repo, dir)])).toString("utf8")) as Manifest[];
 }
 
 /** Writes istiod's config (one file, JSON documents, which are YAML) and its mesh config, only when they changed. */

@@ -13,6 +13,7 @@
 // Each replica's environment is its Deployment's (ConfigMap and env), with the cluster's names
 // turned into the replica's egress address. Pure: it writes and starts nothing.
 import type { Topology } from "@shopmesh/mesh";
+import { REFLECTOR } from "../paths.js";
 import { REPLICA_PORT_STEP, type Instance } from "../routes.js";
 
 /** One rendered Kubernetes object; only the fields read here are typed. */
@@ -133,10 +134,8 @@ export function renderIstio(objects: Manifest[], topology: Topology, instances: 
   const storeApps: Record<string, string> = { mongo: "ferretdb", redis: "redis" };
 
   const workloads: Workload[] = [];
-  const add = (w: Omit<Workload, "ip" | "egressIp">) => {
-    const n = workloads.length + 1;
-    workloads.push({ ...w, ip: `127.0.1.${n}`, egressIp: `127.0.2.${n}` });
-  };
+  // The next workload's inbound and egress IPs: 127.0.1.N and 127.0.2.N.
+  const nextIps = () => ({ ip: `127.0.1.${workloads.length + 1}`, egressIp: `127.0.2.${workloads.length + 1}` });
   for (const d of objects.filter((o) => o.kind === "Deployment" || o.kind === "StatefulSet")) {
     const tpl = d.spec.template;
     const labels: Record<string, string> = tpl.metadata.labels ?? {};
@@ -161,15 +160,15 @@ export function renderIstio(objects: Manifest[], topology: Topology, instances: 
         return { port: cp.containerPort, name: cp.name ?? `port-${cp.containerPort}`, protocol: sp ? protocolOf(sp) : "TCP",
           appPort: appPortOf(cp.containerPort, spec, instance, storePorts[appLabel]) };
       });
-      const n = workloads.length + 1;
-      const environment = spec ? environmentOf(containers[0], tpl.spec.volumes ?? [], configMaps, `127.0.2.${n}`)
+      const ips = nextIps();
+      const environment = spec ? environmentOf(containers[0], tpl.spec.volumes ?? [], configMaps, ips.egressIp)
         : { env: {}, secretEnv: {}, secretFiles: {} };
-      add({ pod, app: instance?.name ?? storeApps[appLabel]!, service: spec ? appLabel : undefined, namespace: namespaceOf(d),
+      workloads.push({ ...ips, pod, app: instance?.name ?? storeApps[appLabel]!, service: spec ? appLabel : undefined, namespace: namespaceOf(d),
         serviceAccount: tpl.spec.serviceAccountName ?? "default", labels: all, ingress, ...environment });
     });
   }
-  const reflectorPort = 50050;
-  add({ pod: "reflector-0", app: "reflector", namespace: shopNs, serviceAccount: REFLECTOR_SERVICE,
+  const reflectorPort = REFLECTOR.port;
+  workloads.push({ ...nextIps(), pod: "reflector-0", app: "reflector", namespace: shopNs, serviceAccount: REFLECTOR_SERVICE,
     labels: { app: REFLECTOR_SERVICE, "shopmesh.local/replica": "reflector-0" },
     ingress: [{ port: reflectorPort, name: "grpc", protocol: "GRPC", appPort: reflectorPort }], env: {}, secretEnv: {}, secretFiles: {} });
 
