@@ -4,7 +4,7 @@
 // in docs/istio-local.md. Pure: it starts nothing (up-istio.ts does).
 import { join } from "node:path";
 import type { Topology } from "@shopmesh/mesh";
-import { REFLECTOR, repo, run, topologyFile } from "../paths.js";
+import { repo, run, topologyFile } from "../paths.js";
 import { plan as localPlan, servicePlan } from "../plan.js";
 import type { Instance } from "../routes.js";
 import type { Plan } from "../supervisor.js";
@@ -83,6 +83,14 @@ function proxyPlan(p: ProxySpec): Plan {
   };
 }
 
+/**
+ * A local-mode environment without what means nothing behind a sidecar: the dev certificates and
+ * the upstreams' local addresses (the Deployment names each upstream, localized to the egress IP).
+ */
+function behindSidecar(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => k !== "MESH_CERT_DIR" && !/_(ADDR|TLS_NAME)$/.test(k)));
+}
+
 /** The sidecar process of a workload. */
 export function sidecarName(w: Pick<Workload, "app">): string {
   return `${w.app}-sidecar`;
@@ -110,22 +118,16 @@ export function istioPlan(topology: Topology, instances: Instance[], workloads: 
   const apps: Plan[] = [];
   for (const w of workloads) {
     if (w.app === "reflector") {
+      // Local mode's reflector, on the same ports, behind its sidecar (it reads identities from XFCC).
       const reflector = local.find((p) => p.kind === "reflector")!;
-      apps.push({ ...reflector, probe: { grpc: "plaintext" },
-        env: { MESH_MODE: "istio", HOST: "127.0.0.1", MESH_TOPOLOGY: topologyFile, MESH_TRUST_DOMAIN: ISTIO_TRUST_DOMAIN,
-          MESH_GATEWAY_NAMESPACE: GATEWAY_NAMESPACE, JWKS_URL: reflector.env!.JWKS_URL!,
-          PORT: String(REFLECTOR.port), ADMIN_PORT: String(REFLECTOR.adminPort) } });
+      apps.push({ ...reflector, probe: { grpc: "plaintext" }, env: { ...behindSidecar(reflector.env!), MESH_MODE: "istio",
+        HOST: "127.0.0.1", MESH_TRUST_DOMAIN: ISTIO_TRUST_DOMAIN, MESH_GATEWAY_NAMESPACE: GATEWAY_NAMESPACE } });
       continue;
     }
-    if (!w.service) continue; // a store: the same process as in local mode, behind its sidecar
-    const instance = instances.find((i) => i.name === w.app) ??
-      { name: w.app, service: w.service, port: w.ingress[0]!.appPort, adminPort: w.ingress[1]?.appPort ?? 0 };
+    const instance = w.instance;
+    if (!w.service || !instance) continue; // a store: the same process as in local mode, behind its sidecar
     const base = servicePlan(topology, instance, instances);
-    const env: Record<string, string> = {};
-    // Local mode's variables that mean nothing behind a sidecar: the dev certificates and the
-    // upstreams' local addresses (the Deployment names each upstream; localized to the egress IP).
-    for (const [k, v] of Object.entries(base.env!)) if (k !== "MESH_CERT_DIR" && !/_(ADDR|TLS_NAME)$/.test(k)) env[k] = v;
-    Object.assign(env, w.env);
+    const env = { ...behindSidecar(base.env!), ...w.env };
     for (const [k, ref] of Object.entries(w.secretEnv)) env[k] = secrets.value(ref);
     for (const [k, ref] of Object.entries(w.secretFiles)) env[k] = secrets.file(ref);
     Object.assign(env, {

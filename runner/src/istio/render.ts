@@ -43,6 +43,8 @@ export interface Workload {
   app: string;
   /** The topology service it is (catalog for catalog-v2), or undefined for a store. */
   service?: string;
+  /** The service replica it runs, with its app ports (the canary's own); undefined for a store or the reflector. */
+  instance?: Instance;
   namespace: string;
   serviceAccount: string;
   labels: Record<string, string>;
@@ -163,7 +165,7 @@ export function renderIstio(objects: Manifest[], topology: Topology, instances: 
       const ips = nextIps();
       const environment = spec ? environmentOf(containers[0], tpl.spec.volumes ?? [], configMaps, ips.egressIp)
         : { env: {}, secretEnv: {}, secretFiles: {} };
-      workloads.push({ ...ips, pod, app: instance?.name ?? storeApps[appLabel]!, service: spec ? appLabel : undefined, namespace: namespaceOf(d),
+      workloads.push({ ...ips, pod, app: instance?.name ?? storeApps[appLabel]!, service: spec ? appLabel : undefined, instance, namespace: namespaceOf(d),
         serviceAccount: tpl.spec.serviceAccountName ?? "default", labels: all, ingress, ...environment });
     });
   }
