@@ -1,5 +1,5 @@
 # The one-machine mesh (issue 6): make up / down / status / logs, and the e2e tests through the edge.
-.PHONY: up down status logs restart admin test-e2e test-e2e-istio proxy-config
+.PHONY: up down status logs restart admin test-e2e test-e2e-istio proxy-config apply
 
 MESH_CLI := node runner/dist/cli.js
 
@@ -54,6 +54,11 @@ test-e2e-istio: setup build .bin/yaml2json
 	  bash scripts/step.sh make-down-clean-istio bash scripts/check-down.sh .run/pids-before-down || status=1; \
 	  bash scripts/step.sh secrets-in-logs-istio bash scripts/scan-secrets.sh .run/logs || status=1; \
 	  exit $$status
+
+# Another overlay of istio/ for the running istio-mode mesh, pushed by istiod without a restart:
+# make apply OVERLAY=istio/overlays/chaos (faults on payment); OVERLAY=istio/overlays/default undoes it.
+apply: ## Hand another istio/ overlay to the running MESH=istio mesh: make apply OVERLAY=istio/overlays/chaos
+	$(MESH_CLI) apply $(OVERLAY)
 
 # One sidecar's Envoy config as istiod pushed it: listeners, routes and clusters from its admin port.
 proxy-config: ## Print a sidecar's listeners, routes and clusters (make up MESH=istio): make proxy-config SERVICE=catalog

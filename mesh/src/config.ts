@@ -5,6 +5,7 @@ import path from "node:path";
 import type { JWTVerifyGetKey } from "jose";
 import { defaultTopologyPath, loadTopology, type Topology } from "./topology.js";
 import type { TrustPolicy } from "./identity.js";
+import { parseFault, type FaultConfig } from "./fault.js";
 
 /** local: the app does mTLS, retries, breakers; istio: plaintext behind the sidecar, app retries off. */
 export type MeshMode = "local" | "istio";
@@ -71,6 +72,8 @@ export interface MeshConfig {
   /** Bind address of the gRPC and admin servers (HOST): loopback locally, 0.0.0.0 in a pod, where
    * the sidecar forwards to the pod IP and a loopback-bound server would be unreachable. */
   host?: string;
+  /** The fault knob (MESH_FAULT_*, off unless set): see fault.ts. */
+  fault?: FaultConfig;
 }
 
 /**
@@ -96,7 +99,8 @@ export function loadTlsMaterial(certDir: string, name: string): TlsMaterial {
  * Builds the MeshConfig from the environment: MESH_MODE (local|istio, default local), MESH_SERVICE_NAME
  * (or `name`), MESH_CERT_DIR (default .run/certs of the cwd; local mode), JWKS_URL, JWT_ISSUER,
  * JWT_AUDIENCE, MESH_TOPOLOGY, MESH_MAX_MESSAGE_BYTES, MESH_MAX_DEADLINE_MS, MESH_MAX_CONCURRENT_CALLS,
- * MESH_MAX_CONCURRENT_STREAMS, MESH_MAX_STREAMS_PER_CALLER, MESH_MAX_STREAM_LIFETIME_MS.
+ * MESH_MAX_CONCURRENT_STREAMS, MESH_MAX_STREAMS_PER_CALLER, MESH_MAX_STREAM_LIFETIME_MS, and the
+ * fault knob MESH_FAULT_UNAVAILABLE_RATE and MESH_FAULT_DELAY_MS (fault.ts).
  * Throws at start when something required is missing or malformed.
  */
 export function loadMeshConfig(env: NodeJS.ProcessEnv = process.env, name?: string): MeshConfig {
@@ -119,7 +123,8 @@ export function loadMeshConfig(env: NodeJS.ProcessEnv = process.env, name?: stri
     maxStreamLifetimeMs: intEnv(env, "MESH_MAX_STREAM_LIFETIME_MS", defaultLimits.maxStreamLifetimeMs),
   };
   const host = env.HOST || (mode === "istio" ? "0.0.0.0" : "127.0.0.1");
-  return { mode, name: self, certDir, tls, jwt, topology, limits, trust: trustPolicy(mode, topology, env), host };
+  return { mode, name: self, certDir, tls, jwt, topology, limits, trust: trustPolicy(mode, topology, env), host,
+    fault: parseFault(env) };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { MeshConfig } from "./config.js";
 import { runWithInboundCall, type InboundCall } from "./context.js";
 import { toConnectError } from "./errors.js";
 import { addHealth } from "./health.js";
+import { faultOff, injectFault } from "./fault.js";
 import { createLogger, type Logger } from "./logger.js";
 import { addReflection, createReflectionIndex, type ReflectionOptions } from "./reflection.js";
 import { createMethodMetrics, meshRegistry, reportInflight, shedCounter, type MethodMetrics } from "./metrics.js";
@@ -152,6 +153,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
   }, sweepMs);
   sweep.unref();
   const unreportInflight = reportInflight(opts.name, () => active.size);
+  const fault = config.fault && !faultOff(config.fault) ? config.fault : undefined;
   let draining = false;
 
   /** Builds the inbound call and runs the admission checks; throws, or returns a promise when a token is verified. */
@@ -267,6 +269,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     };
     const run = async () => {
       const { cur, req, ctx } = await accept(call, m, "unary", ac, running, fail, (i) => { inbound = i; });
+      if (fault) await injectFault(fault, ac.signal);
       try {
         const res = await runWithInboundCall(cur, () => m.impl(req, ctx));
         if (done) return;

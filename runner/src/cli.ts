@@ -10,7 +10,7 @@ import { restart } from "./restart.js";
 import { stopSupervisor } from "./supervise.js";
 import { alive, readState } from "./supervisor.js";
 import { table } from "./table.js";
-import { up } from "./up.js";
+import { apply, up } from "./up.js";
 
 async function main(): Promise<void> {
   const cmd = process.argv[2];
@@ -27,10 +27,12 @@ async function main(): Promise<void> {
     await stopSupervisor();
   } else if (cmd === "proxy-config") {
     await proxyConfig(process.argv[3] ?? "");
+  } else if (cmd === "apply") {
+    apply(process.argv[3] ?? "");
   } else if (cmd === "pids") {
     for (const p of readState().filter(alive)) console.log(`${p.name} ${p.pid}`);
   } else {
-    console.error("usage: cli.js up|down|status|pids|restart <service>|unsupervise|proxy-config <service>");
+    console.error("usage: cli.js up|down|status|pids|restart <service>|unsupervise|proxy-config <service>|apply <overlay>");
     process.exit(2);
   }
 }

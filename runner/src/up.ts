@@ -40,6 +40,24 @@ async function refuseTakenPorts(missing: Plan[]): Promise<void> {
   }
 }
 
+/**
+ * `apply <overlay>`: the one-machine `kubectl apply -k`. Renders another overlay of istio/ (e.g.
+ * istio/overlays/chaos) for the running istio-mode mesh and hands it to istiod, which checks it
+ * and pushes it to every Envoy (a refused config keeps the previous one, and says so in its log).
+ * Nothing restarts. `make up MESH=istio` again, or `apply istio/overlays/default`, goes back.
+ */
+export function apply(dir: string): void {
+  const procs = readState().filter(alive);
+  if (modeOf(procs.filter((p) => p.kind !== "supervisor")) !== "istio") throw new Error("apply needs the mesh in istio mode: make up MESH=istio");
+  if (!dir) throw new Error("usage: cli.js apply <overlay dir>, e.g. istio/overlays/chaos");
+  const topology = loadTopology(topologyFile);
+  // The replicas up recorded, alive or not: the same WorkloadEntries up gave istiod.
+  const instances = buildInstances(topology, replicasFrom({}, readState()));
+  const gateway = { ip: topology.edge.host, port: topology.edge.port };
+  writeIstiodConfig(renderIstio(renderManifests(dir), topology, instances, gateway).config);
+  console.log(`apply: ${dir} handed to istiod (its log says when it pushed)`);
+}
+
 export async function up(): Promise<void> {
   const mode: MeshKind = process.env.MESH === "istio" ? "istio" : "local";
   if (process.env.MESH && process.env.MESH !== "istio" && process.env.MESH !== "local") {

@@ -40,6 +40,8 @@ export interface CallOptions {
   token?: string;
   /** Client deadline, ms (default 10 000). */
   timeoutMs?: number;
+  /** Extra metadata, e.g. x-shop-canary. */
+  headers?: Record<string, string>;
 }
 
 /** A unary client for one address. */
@@ -55,6 +57,7 @@ export function createUnaryClient(address = EDGE, credentials = grpc.credentials
     call(rpc, input, opts = {}) {
       const md = new grpc.Metadata();
       if (opts.token) md.set("authorization", `Bearer ${opts.token}`);
+      for (const [k, v] of Object.entries(opts.headers ?? {})) md.set(k, v);
       const t0 = performance.now();
       return new Promise((resolve) => {
         client.makeUnaryRequest(`/${rpc.parent.typeName}/${rpc.name}`,

@@ -103,7 +103,7 @@ async function run(args: string[], env: Record<string, string>, timeoutMs: numbe
   const base: NodeJS.ProcessEnv = { ...process.env };
   delete base.NODE_OPTIONS;
   // Fault knobs are only ever passed explicitly: a stale one in our own environment must not leak.
-  for (const k of Object.keys(base)) if (k.startsWith("PAYMENT_FAULT_") || k.startsWith("REPLICAS_")) delete base[k];
+  for (const k of Object.keys(base)) if (/^(PAYMENT_FAULT_|MESH_FAULT_|REPLICAS_)/.test(k)) delete base[k];
   const rep = args[0] === "up" ? await rememberReplicas() : {};
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [cli, ...args], { cwd: repo, env: { ...base, ...rep, ...env }, timeout: timeoutMs, encoding: "utf8" },

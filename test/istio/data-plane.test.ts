@@ -8,42 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeDevCerts } from "@shopmesh/mesh";
-import { recorded, repo } from "../e2e/support.js";
+import { repo } from "../e2e/support.js";
+import { appCounter, proxies, sidecar, stat, text } from "./envoy.js";
 
-const procs = recorded();
-/** Every pilot-agent (sidecars and the gateway), with its Envoy's admin port from its PROXY_CONFIG. */
-const proxies = procs.filter((p) => p.kind === "proxy" || p.name === "gateway")
-  .map((p) => ({ ...p, admin: (JSON.parse(p.env!.PROXY_CONFIG!) as { proxyAdminPort: number }).proxyAdminPort }));
-const sidecar = (app: string) => {
-  const p = proxies.find((x) => x.name === `${app}-sidecar`);
-  if (!p) throw new Error(`${app}-sidecar is not recorded in .run/mesh.json: is make up MESH=istio running?`);
-  // Its inbound listeners bind INSTANCE_IP.
-  return { admin: p.admin, ip: p.env!.INSTANCE_IP! };
-};
 const ISTIOD = "http://127.0.0.1:15014";
 const meshCerts = join(repo, ".run", "istio", "certs");
-
-async function text(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return res.text();
-}
-
-/** Envoy's counters whose name matches, summed (absent = 0). */
-async function stat(admin: number, pattern: RegExp): Promise<number> {
-  let sum = 0;
-  for (const line of (await text(`http://127.0.0.1:${admin}/stats`)).split("\n")) {
-    const i = line.lastIndexOf(": ");
-    if (i > 0 && pattern.test(line.slice(0, i))) sum += Number(line.slice(i + 2)) || 0;
-  }
-  return sum;
-}
-
-/** The app's own count of calls to a method it started (grpc_server_started_total; absent = 0). */
-async function started(metricsPort: number, method: string): Promise<number> {
-  const line = (await text(`http://127.0.0.1:${metricsPort}/metrics`)).split("\n")
-    .filter((l) => l.startsWith("grpc_server_started_total{") && l.includes(`grpc_method="${method}"`));
-  return line.reduce((s, l) => s + Number(l.split(" ").pop()), 0);
-}
 
 interface Outcome { status?: string; message?: string; body?: string; error?: string; serverSan?: string }
 
@@ -72,6 +41,7 @@ function call(target: string, path: string, body: Buffer, tls?: { ca: Buffer; ce
 const meshCert = (sa: string) => ({ ca: readFileSync(join(meshCerts, "ca.pem")), cert: readFileSync(join(meshCerts, `${sa}.pem`)),
   key: readFileSync(join(meshCerts, `${sa}-key.pem`)) });
 const HEALTH = "/grpc.health.v1.Health/Check";
+const started = (method: string) => appCounter("payment", "grpc_server_started_total", { grpc_method: method });
 
 describe("istiod and every Envoy accepted the configuration", () => {
   test("istiod rejected no push, and every proxy ACKed the last nonce of every type", async () => {
@@ -136,23 +106,21 @@ describe("STRICT mTLS at a sidecar's inbound listener (PeerAuthentication)", () 
 describe("AuthorizationPolicy is enforced by the sidecar, before the app", () => {
   test("cart's identity calling payment (only order may) is refused by Envoy's RBAC filter; payment never sees it", async () => {
     const payment = sidecar("payment");
-    const app = procs.find((p) => p.name === "payment")!;
     const denied = new RegExp(`^http\\.inbound_${payment.ip.replaceAll(".", "\\.")}_50054;\\.rbac\\.denied$`);
-    const [deniedBefore, startedBefore] = [await stat(payment.admin, denied), await started(app.adminPort!, "GetCharge")];
+    const [deniedBefore, startedBefore] = [await stat(payment.admin, denied), await started("GetCharge")];
     // GetChargeRequest { charge_id = 1: "x" }
     const r = await call(`${payment.ip}:50054`, "/shop.payment.v1.PaymentService/GetCharge", Buffer.from([0x0a, 1, 0x78]), meshCert("cart"));
     expect(r).toMatchObject({ status: "7", message: "RBAC: access denied" });
     expect(await stat(payment.admin, denied)).toBe(deniedBefore + 1);
-    expect(await started(app.adminPort!, "GetCharge")).toBe(startedBefore);
+    expect(await started("GetCharge")).toBe(startedBefore);
   });
 
   test("order's identity passes RBAC on a method the policy lets it call without a user, and payment answers", async () => {
     const payment = sidecar("payment");
-    const app = procs.find((p) => p.name === "payment")!;
-    const before = await started(app.adminPort!, "ResolveCharge");
+    const before = await started("ResolveCharge");
     // An empty ResolveChargeRequest: past Envoy, payment itself refuses it (idempotency_key is required), writing nothing.
     const r = await call(`${payment.ip}:50054`, "/shop.payment.v1.PaymentService/ResolveCharge", Buffer.alloc(0), meshCert("order"));
     expect(r.status).toBe("3");
-    expect(await started(app.adminPort!, "ResolveCharge")).toBe(before + 1);
+    expect(await started("ResolveCharge")).toBe(before + 1);
   });
 });
