@@ -157,3 +157,22 @@ describe("timeouts and what is never retried", () => {
     expect((await startedAt("cart", "GetCart")) - gets).toBe(12);
   }, 120_000);
 });
+
+describe("connectionPool (DestinationRule catalog: http2MaxRequests 1000)", () => {
+  test("past 1,000 requests in flight to catalog v2, the rest overflow at the gateway: counted by Envoy, refused with its overflow reset, never reaching the replica", async () => {
+    // catalog-v2 (the only v2 replica) holds each call 800 ms, so 1,100 sent at once are in flight together.
+    await fault("catalog-v2", { MESH_FAULT_DELAY_MS: "800" });
+    const v2 = (counter: string) => stat(gw, clusterStat("catalog", 50052, "v2", counter));
+    const [overflowBefore, startedBefore] = [await v2("upstream_rq_active_overflow"), await startedAt("catalog-v2")];
+    const out = await getProducts(1100, 1100, { "x-shop-canary": "v2" });
+    const overflowed = (await v2("upstream_rq_active_overflow")) - overflowBefore;
+    const reached = (await startedAt("catalog-v2")) - startedBefore;
+    expect(overflowed).toBeGreaterThan(0);
+    // Never more than the limit reached the replica.
+    expect(overflowed).toBeLessThanOrEqual(100);
+    expect(reached).toBe(1100 - overflowed);
+    // Exactly the overflowed calls end with Envoy's overflow reset. The 1,000 admitted ones all
+    // reach catalog-v2; under this load most then meet the 1 s per-try timeout, which is not the subject here.
+    expect(out.filter((o) => o.codeName === "UNAVAILABLE" && o.message.endsWith("reset reason: overflow")).length).toBe(overflowed);
+  }, 120_000);
+});
