@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/setup.sh: installs what shopmesh needs; the engine of `make setup`.
 #
-#   bash tools/setup.sh [apt|gotools|grpcurl|istioctl|istio-agents|pilot-discovery|envoy|ferretdb|python|node|local|istio-mesh|istio ...]
+#   bash tools/setup.sh [apt|gotools|grpcurl|istioctl|istio-agents|pilot-discovery|envoy|ferretdb|python|node|observe|local|istio-mesh|istio ...]
 #   (no argument: all)
 #
 # `local` is what the local mesh needs (make up): apt, grpcurl, ferretdb, python, node. The Istio
@@ -13,7 +13,8 @@
 # packages to the system. Each component writes a stamp .bin/.stamp-<name>-<version or hash>
 # and is skipped while its stamp and its output are there, so a second run takes seconds.
 # Delete .bin/.stamp-<name>-* to force one component again. Downloads are cached by Go
-# (~/go/pkg/mod, ~/.cache/go-build), pip (~/.cache/pip) and npm (~/.npm), left at their defaults.
+# (~/go/pkg/mod, ~/.cache/go-build), pip (~/.cache/pip), npm (~/.npm) and Maven (~/.m2),
+# left at their defaults.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -237,10 +238,37 @@ setup_node() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# observe: the Zipkin server (one executable jar with its UI, io.zipkin:zipkin-server:exec) as
+# .bin/zipkin.jar, from Maven's default repository through Maven's own cache (~/.m2); it runs on
+# the machine's Java 17. The trace backend of make up OBSERVE=1 and of mesh/src/tracing-zipkin.test.ts
+# (docs/architecture.md, "Tracing"). Measured: 8 s with an empty ~/.m2 (the jar is 131 MB), about
+# 1 s from the cache; a second run is a stamp check.
+ZIPKIN_VERSION=3.5.1
+MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
+setup_observe() {
+  if has_stamp zipkin "$ZIPKIN_VERSION" && [[ -f $BIN/zipkin.jar ]]; then say "zipkin ok (cached)"; return; fi
+  local need=()
+  command -v java >/dev/null || need+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || need+=(maven)
+  if ((${#need[@]} > 0)); then
+    [[ $(id -u) == 0 ]] || die "observe: Zipkin needs java 17 and mvn; installing ${need[*]} needs root"
+    say "installing ${need[*]} from Debian..."
+    apt_install "${need[@]}"
+  fi
+  say "fetching zipkin-server $ZIPKIN_VERSION with Maven..."
+  local out; out=$(mktemp -d)
+  # A plugin version pinned in full, so the result does not depend on Maven's default binding.
+  quiet mvn -B -q "$MAVEN_DEPENDENCY_PLUGIN:copy" -Dartifact="io.zipkin:zipkin-server:$ZIPKIN_VERSION:jar:exec" -DoutputDirectory="$out"
+  mv "$out/zipkin-server-$ZIPKIN_VERSION-exec.jar" "$BIN/zipkin.jar"
+  rmdir "$out"
+  set_stamp zipkin "$ZIPKIN_VERSION"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Groups: everything (make setup, which make test runs: it runs istio mode too); `local`, what
 # make up needs; `istio-mesh`, what make up MESH=istio needs (kustomize renders the overlay, no
 # istioctl); `istio`, the Istio tools alone.
-ALL=(apt gotools istioctl istio-agents envoy ferretdb python node)
+ALL=(apt gotools istioctl istio-agents envoy ferretdb python node observe)
 LOCAL=(apt grpcurl ferretdb python node)
 ISTIO_MESH=(apt gotools istio-agents envoy ferretdb python node)
 ISTIO=(istioctl istio-agents envoy)

@@ -1,6 +1,7 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, type Interceptor } from "@connectrpc/connect";
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { BreakerState } from "./breaker.js";
+import { afterCall } from "./call-end.js";
 import { meshRegistry } from "./metrics.js";
 
 /** The client-side metrics, registered once in the registry the server's /metrics serves. */
@@ -112,32 +113,9 @@ export function createMetricsInterceptor(m: ClientMetrics): Interceptor {
     }
     counter.inc();
   };
-  return (next) => async (req) => {
+  return (next) => (req) => {
     const c = labelsOf(req.service.typeName, req.method.name);
     const start = process.hrtime.bigint();
-    let res;
-    try {
-      res = await next(req);
-    } catch (e) {
-      finish(c, start, codeNames[ConnectError.from(e).code] ?? "Unknown");
-      throw e;
-    }
-    if (!res.stream) {
-      finish(c, start, "OK");
-      return res;
-    }
-    const inner = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        try {
-          yield* inner;
-        } catch (e) {
-          finish(c, start, codeNames[ConnectError.from(e).code] ?? "Unknown");
-          throw e;
-        }
-        finish(c, start, "OK");
-      })(),
-    };
+    return afterCall(() => next(req), (code) => finish(c, start, code === 0 ? "OK" : codeNames[code] ?? "Unknown"));
   };
 }

@@ -10,6 +10,7 @@ import { clientMetrics, createMetricsInterceptor, recordBreakerState } from "./c
 import { createDeadlineInterceptor, type InboundCallInfo } from "./deadline.js";
 import { createRetryInterceptor, type RetryOptions } from "./retry.js";
 import { createGrpcJsTransport, type GrpcJsTransport } from "./transport.js";
+import { clientTracing, startTracing, tracingEnabled } from "./tracing.js";
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
@@ -59,6 +60,9 @@ const upstreams = new Map<string, Upstream>();
  *    (every attempt of a call failing still counts as a failure);
  * 4. retry (local mode only): idempotent methods, Unavailable only, budgeted, deadline-capped;
  * 5. `opts.interceptors`, then the grpc-js call.
+ *
+ * With tracing on (tracing.ts), a CLIENT span per call right inside the deadline interceptor, and
+ * its attempt counter innermost, after the retry and the endpoint pick.
  *
  * An address that lists several endpoints (`ipv4:a,b`, the runner's replicas) gets one channel
  * and one breaker per endpoint instead, so one bad replica is cut off alone: after the retry,
@@ -138,6 +142,14 @@ function upstreamOf(opts: ClientOptions): Upstream {
     createMetricsInterceptor(metrics),
     createDeadlineInterceptor({ defaultTimeoutMs: opts.defaultTimeoutMs, inbound: inboundInfo }),
   ];
+  // Tracing (tracing.ts), only when on: nothing is added to the chain otherwise.
+  const traced = tracingEnabled()
+    ? clientTracing((perEndpoint ? endpoints : [{ address: opts.address }]).map((e) => ({ address: e.address, breaker: breakers.get(e.address) })))
+    : undefined;
+  if (traced) {
+    void startTracing(opts.config.name);
+    interceptors.push(traced.call);
+  }
   const single = breakers.get(opts.address);
   if (single) interceptors.push(createBreakerInterceptor(single));
   // Two retrying layers multiply attempts: behind a sidecar, Istio's retry policy is the only one.
@@ -158,6 +170,7 @@ function upstreamOf(opts: ClientOptions): Upstream {
     const failing = (i: number) => transport.connectivity(i) === grpc.connectivityState.TRANSIENT_FAILURE;
     interceptors.push(createEndpointInterceptor([...breakers.values()], failing));
   }
+  if (traced) interceptors.push(traced.attempt);
   interceptors.push(...(opts.interceptors ?? []));
   const transport = createGrpcJsTransport({
     address: opts.address,

@@ -2,6 +2,7 @@
 // anywhere (mesh-client) propagate its deadline, end-user token and trace context without plumbing.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
+import type { Span } from "@opentelemetry/api";
 
 /** The authenticated end user of a call (from the verified JWT). */
 export interface User {
@@ -38,6 +39,8 @@ export interface InboundCall {
   user: User | undefined;
   /** The verified caller identity ("edge", a service name, or undefined when not checked). */
   caller: string | undefined;
+  /** This call's SERVER span when tracing is on (tracing.ts): the parent of its outbound calls and store commands. */
+  span?: Span;
 }
 
 const storage = new AsyncLocalStorage<InboundCall>();

@@ -23,6 +23,8 @@ export type { Logger } from "./logger.js";
 export { meshRegistry } from "./metrics.js";
 export { parseTraceparent, formatTraceparent, outboundTraceparent, newTraceId, newSpanId } from "./trace.js";
 export type { TraceParent } from "./trace.js";
+export { tracingConfig, tracingEnabled, startTracing, flushTracing, traceMongo, traceRedis } from "./tracing.js";
+export type { TracingConfig, TraceExporterKind, SamplerKind } from "./tracing.js";
 export { createJwtVerifier } from "./jwt.js";
 export type { JwtVerifier } from "./jwt.js";
 export { makeDevCerts } from "./identity-certs.js";

@@ -4,6 +4,7 @@
 // 1.x pushes down. The driver loads when a service connects, not when it imports the runtime.
 import type { Collection, Filter, MongoClient, OptionalUnlessRequiredId } from "mongodb";
 import { firstWriterWins } from "./insert-once.js";
+import { traceMongo } from "./tracing.js";
 
 /** Options of {@link connectMongo}. */
 export interface MongoConnectOptions {
@@ -20,6 +21,7 @@ export async function connectMongo(url: string, opts: MongoConnectOptions = {}):
   const client = new MongoClient(url, {
     serverSelectionTimeoutMS: t, connectTimeoutMS: t, socketTimeoutMS: t * 3, maxPoolSize: opts.maxPoolSize ?? 20,
   });
+  await traceMongo(client); // tracing.ts: a span per command when tracing is on; before connect()
   await client.connect();
   return client;
 }

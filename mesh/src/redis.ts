@@ -5,6 +5,7 @@
 // per command, bounded connect and command times. The driver loads when a service opens a
 // client, not when it imports the runtime.
 import type { Redis } from "ioredis";
+import { traceRedis } from "./tracing.js";
 
 /** Options of {@link openRedis}. */
 export interface RedisClientOptions {
@@ -28,6 +29,7 @@ export async function openRedis(url: string, opts: RedisClientOptions = {}): Pro
     retryStrategy: (attempt) => Math.min(attempt * 100, 1000),
   });
   redis.on("error", opts.onError ?? (() => {}));
+  await traceRedis(redis); // tracing.ts: a span per command when tracing is on
   await redis.connect().catch((err: unknown) => opts.onConnectError?.(err));
   return redis;
 }

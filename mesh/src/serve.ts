@@ -20,6 +20,7 @@ import { LazyAbortController } from "./server-abort.js";
 import { copyHeaders, statusFromConnectError } from "./server-status.js";
 import { createServerGuard, type ServerGuard } from "./server-guard.js";
 import { newSpanId, newTraceId, parseTraceparent } from "./trace.js";
+import { flushTracing, serverTracing, type ServerTracing } from "./tracing.js";
 import { Metadata } from "@grpc/grpc-js";
 
 /** A hosted service: its generated descriptor and a connect-style implementation. */
@@ -155,6 +156,8 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
   const unreportInflight = reportInflight(opts.name, () => active.size);
   const fault = config.fault && !faultOff(config.fault) ? config.fault : undefined;
   let draining = false;
+  // Tracing (tracing.ts): a SERVER span per admitted call; undefined when off. Set once bound.
+  let spans: ServerTracing | undefined;
 
   /** Builds the inbound call and runs the admission checks; throws, or returns a promise when a token is verified. */
   const admit = (call: ServerUnaryCall<Buffer, Buffer> | ServerWritableStream<Buffer, Buffer>, m: MethodEntry, kind: MethodKind, ac: LazyAbortController): [InboundCall, Promise<void> | undefined] => {
@@ -172,12 +175,14 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
       user: undefined, caller: undefined, canary: routingHeader(md.get(CANARY_HEADER)[0]),
     };
     if (draining) throw new ConnectError("server is shutting down", Code.Unavailable);
+    spans?.start(inbound, m.service.typeName, m.method.name, tp); // tracing: the span takes over the ids
     return [inbound, guard(call, inbound)];
   };
 
   const finishLog = (m: MethodEntry, inbound: InboundCall | undefined, code: number, t0: number, err: ConnectError | undefined) => {
     const seconds = (performance.now() - t0) / 1000;
     m.metrics.finish(code, seconds);
+    spans?.end(inbound, code, err?.rawMessage); // tracing
     if (!accessLog) return;
     const line = {
       trace_id: inbound?.traceId, span_id: inbound?.spanId, method: m.path, code: code === 0 ? "OK" : Code[code],
@@ -415,6 +420,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${host}:${opts.port}`, creds, (err, p) => (err ? reject(err) : resolve(p)));
   });
+  spans = await serverTracing(opts.name, host, port);
 
   let admin: HttpServer | undefined;
   let adminPort: number | undefined;
@@ -448,6 +454,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
         server.forceShutdown();
       }
       clearInterval(sweep);
+      await flushTracing(); // the spans of the last calls
       if (admin !== undefined) await new Promise<void>((resolve) => { admin!.close(() => resolve()); admin!.closeAllConnections(); });
       log.info("closed");
     })();
