@@ -26,7 +26,6 @@ export interface TestUser {
 
 /** Users, typed clients and known ids the builders use. */
 export interface Fixture {
-  shop: Shop;
   /** Owns every resource the valid requests name. */
   owner: TestUser;
   /** Another registered user, same roles. */
@@ -46,7 +45,7 @@ export interface Fixture {
 /** A valid test card (public test data; the processor approves it). */
 export const card = { number: "4242424242424242", cvv: "123", expirationYear: 2099, expirationMonth: 12 };
 /** The test users' password (not the e2e one, so the log scanner's check stays meaningful). */
-const password = "security-suite-pw-1";
+export const password = "security-suite-pw-1";
 
 const uniq = () => randomBytes(6).toString("hex");
 const as = (u: TestUser) => ({ headers: { authorization: `Bearer ${u.token}` } });
@@ -128,7 +127,7 @@ export function entryOf(rpc: Rpc): Entry {
   return e;
 }
 
-async function registerUser(f: Pick<Fixture, "shop" | "auth">, name: string): Promise<TestUser> {
+async function registerUser(f: Pick<Fixture, "auth"> & { shop: Shop }, name: string): Promise<TestUser> {
   const email = `${name}-${f.shop.tag}@example.com`;
   const r = await f.auth.register({ email, password, displayName: name });
   const token = await f.shop.mesh.signToken({ sub: r.user!.id, roles: ["admin"] });
@@ -145,11 +144,18 @@ export async function createFixture(shop: Shop): Promise<Fixture> {
   const payment = createClient(PaymentService, { target: "payment", address: addr("payment"), config: shop.mesh.config("order"), ...opts });
   const owner = await registerUser({ shop, auth }, "owner");
   const other = await registerUser({ shop, auth }, "other");
-  const productId = readSeedProducts()[0]!.id;
-  const partial = { shop, owner, other, productId, orderId: "", chargeId: "", auth, cart, order, payment };
-  await cart.addItem({ productId, quantity: 1 }, as(owner));
-  const placed = await order.placeOrder({ requestId: `req-${uniq()}`, card }, as(owner));
-  partial.orderId = placed.order!.id;
-  partial.chargeId = await newCharge(partial);
-  return partial;
+  return createFixtureFrom({ owner, other, productId: readSeedProducts()[0]!.id, auth, cart, order, payment });
+}
+
+/**
+ * The rest of a fixture, from its users and clients, whichever mesh they reach (test/istio's
+ * matrix calls through the Istio gateway): one order and one charge for the owner.
+ */
+export async function createFixtureFrom(parts: Omit<Fixture, "orderId" | "chargeId">): Promise<Fixture> {
+  const f: Fixture = { ...parts, orderId: "", chargeId: "" };
+  await f.cart.addItem({ productId: f.productId, quantity: 1 }, as(f.owner));
+  const placed = await f.order.placeOrder({ requestId: `req-${uniq()}`, card }, as(f.owner));
+  f.orderId = placed.order!.id;
+  f.chargeId = await newCharge(f);
+  return f;
 }
