@@ -39,6 +39,8 @@ export interface GhzRunOptions {
   total?: number;
   /** Concurrent workers. */
   concurrency: number;
+  /** Fixed request rate, calls/s (open loop); unset: as fast as the workers go. */
+  rps?: number;
   /** HTTP/2 connections the workers share. Default 1. */
   connections?: number;
   /** Per-call deadline. Default "10s". */
@@ -80,6 +82,7 @@ export function ghzArgs(o: GhzRunOptions): string[] {
     `--output=${o.jsonOut}`,
   ];
   if (o.metadata) args.push(`--metadata=${o.metadata}`);
+  if (o.rps !== undefined) args.push(`--rps=${o.rps}`);
   if (o.duration) args.push(`--duration=${o.duration}`);
   else if (o.total !== undefined) args.push(`--total=${o.total}`);
   else throw new Error("ghz run needs a duration or a total");

@@ -67,8 +67,29 @@ export function loadScenarios(dir: string): Scenario[] {
     .map((f) => parseScenario(f, JSON.parse(readFileSync(join(dir, f), "utf8"))));
 }
 
+/**
+ * Which mesh serves the edge: "istio" when make up MESH=istio recorded istiod, "local" when the
+ * local mesh runs, undefined when neither does. MESH=istio|local on the command line must match
+ * it, so a run is never labelled with the wrong data plane.
+ */
+export function runningMesh(root: string, asked: string | undefined): "local" | "istio" | undefined {
+  let names: string[] = [];
+  try {
+    names = (JSON.parse(readFileSync(join(root, ".run/mesh.json"), "utf8")) as { name: string }[]).map((p) => p.name);
+  } catch {
+    // No mesh recorded.
+  }
+  const mode = names.length === 0 ? undefined : names.includes("istiod") ? "istio" : "local";
+  if (asked && asked !== mode) {
+    throw new Error(`MESH=${asked}, but ${mode ? `the mesh runs in ${mode} mode` : "no mesh runs"}: make up${asked === "istio" ? " MESH=istio" : ""} first`);
+  }
+  return mode;
+}
+
 async function main(): Promise<void> {
   const cfg = loadConfig();
+  const mesh = runningMesh(cfg.root, process.env.MESH || undefined);
+  if (mesh === "istio") console.log("loadtest: through the Istio ingress gateway and the Envoy sidecars (make up MESH=istio)");
   mkdirSync(cfg.outDir, { recursive: true });
   const scenarios = loadScenarios(join(cfg.root, "loadtest/scenarios")).filter(
     (s) => cfg.only.length === 0 || cfg.only.includes(s.name),
@@ -110,6 +131,7 @@ async function main(): Promise<void> {
     if (users.length) await emptyCarts(client, users.slice(0, cfg.users).map((u) => u.token));
     const summary = {
       date: new Date().toISOString(),
+      mesh,
       edge: cfg.edge,
       duration: cfg.duration,
       concurrency: cfg.concurrency,

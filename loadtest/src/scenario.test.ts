@@ -1,5 +1,7 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfig, loadScenarios } from "./loadtest.js";
+import { loadConfig, loadScenarios, runningMesh } from "./loadtest.js";
 import { parseScenario, renderScenario } from "./scenario.js";
 
 const root = join(import.meta.dirname, "../..");
@@ -58,5 +60,28 @@ describe("loadtest config", () => {
     expect(() => loadConfig({ LOADTEST_EDGE: "10.0.0.5:8080" })).toThrow(/loopback/);
     expect(() => loadConfig({ LOADTEST_DURATION: "forever" })).toThrow(/LOADTEST_DURATION/);
     expect(() => loadConfig({ LOADTEST_CONCURRENCY: "0" })).toThrow(/LOADTEST_CONCURRENCY/);
+  });
+});
+
+describe("MESH=istio|local must name the mesh that runs", () => {
+  const dir = mkdtempSync(join(tmpdir(), "shopmesh-loadtest-mesh-"));
+  mkdirSync(join(dir, ".run"));
+  const record = (names: string[]) => writeFileSync(join(dir, ".run/mesh.json"), JSON.stringify(names.map((name) => ({ name }))));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("tells istio mode (istiod recorded) from local mode, and refuses a mismatch", () => {
+    record(["ferretdb", "catalog", "edge"]);
+    expect(runningMesh(dir, undefined)).toBe("local");
+    expect(runningMesh(dir, "local")).toBe("local");
+    expect(() => runningMesh(dir, "istio")).toThrow("MESH=istio, but the mesh runs in local mode: make up MESH=istio first");
+    record(["istiod", "catalog-sidecar", "catalog", "gateway"]);
+    expect(runningMesh(dir, "istio")).toBe("istio");
+    expect(() => runningMesh(dir, "local")).toThrow("the mesh runs in istio mode");
+  });
+
+  it("refuses MESH=istio when no mesh runs", () => {
+    rmSync(join(dir, ".run/mesh.json"), { force: true });
+    expect(runningMesh(dir, undefined)).toBeUndefined();
+    expect(() => runningMesh(dir, "istio")).toThrow("MESH=istio, but no mesh runs");
   });
 });

@@ -34,6 +34,7 @@ describe("RESULTS.md", () => {
       errors: {},
       notes: ["a note"],
       mesh: { unary: { rps: 5000, p99_ms: 2 } },
+      istio: { added: { getProduct: { p99: 1.4 } } },
     });
     expect(md).toContain("- commit: abc123");
     expect(md).toContain("| `edge_ratio` | 0.7 | ≥ 0.6 | yes |");
@@ -41,15 +42,17 @@ describe("RESULTS.md", () => {
     expect(md).toContain("| edge rps | 1 | 2 | 3 | 4 | 5 |");
     expect(md).toContain("| catalog | 80 | 120 |");
     expect(md).toContain("| unary.rps | 5000 |");
+    expect(md).toContain("| added.getProduct.p99 | 1.4 |");
     expect(md.indexOf("| order | 3.5 |")).toBeLessThan(md.indexOf("| payment | 1 |"));
   });
 
-  it("says when bench-mesh left no results", () => {
+  it("says when bench-mesh or bench-istio left no results", () => {
     expect(flatten(undefined)).toEqual([]);
     const md = renderResults({
       date: "d", machine: "m", commit: "c", rounds: 5, figures: [], perRound: {}, rss: [], cpu: {}, errors: { "x:UNAVAILABLE": 2 }, notes: [], mesh: undefined,
     });
     expect(md).toContain("did not write bench/results/mesh.json");
+    expect(md).toContain("did not write bench/results/istio.json");
     expect(md).toContain("- x:UNAVAILABLE: 2");
   });
 });

@@ -38,6 +38,8 @@ export interface ResultsDoc {
   notes: string[];
   /** mesh.json from make bench-mesh, or undefined when it did not run. */
   mesh: unknown;
+  /** istio.json from make bench-istio (local mesh vs Istio's data plane), or undefined. */
+  istio?: unknown;
 }
 
 /** Flattens numeric and string leaves of a JSON value into "a.b.c" → value rows. */
@@ -105,5 +107,9 @@ export function renderResults(d: ResultsDoc): string {
   const mesh = flatten(d.mesh);
   if (mesh.length === 0) lines.push("Not available: `make bench-mesh` did not write bench/results/mesh.json in this run.");
   else lines.push("| key | value |", "| --- | --- |", ...mesh.slice(0, 200).map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`));
+  lines.push("", "## Local mesh vs the Istio data plane (`make bench-istio`, bench/results/istio.json)", "");
+  const istio = flatten(d.istio);
+  if (istio.length === 0) lines.push("Not available: `make bench-istio` did not write bench/results/istio.json.");
+  else lines.push("| key | value |", "| --- | --- |", ...istio.slice(0, 200).map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`));
   return lines.join("\n") + "\n";
 }
