@@ -23,8 +23,9 @@ admin: build ## Make an admin: EMAIL=… creates the account (password in .run/a
 	elif [ -n "$(USER_ID)" ]; then node services/auth/dist/admin-main.js --user-id "$(USER_ID)"; \
 	else echo "usage: make admin EMAIL=you@example.com, or make admin USER_ID=u_… for an account that exists"; exit 2; fi
 
-logs: ## Follow every log of the mesh
-	@tail -n 20 -F .run/logs/*.log
+# TRACE=<trace id>: that trace's lines from every log, in time order (runner/src/observe/trace-logs.ts).
+logs: $(if $(TRACE),build) ## Follow every log of the mesh; make logs TRACE=<trace id> prints one trace's lines from every service, in time order
+	@if [ -n "$(TRACE)" ]; then $(MESH_CLI) trace-logs "$(TRACE)"; else tail -n 20 -F .run/logs/*.log; fi
 
 TEST_STEPS += test-e2e
 

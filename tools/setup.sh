@@ -77,15 +77,16 @@ apt_install() {
   quiet apt-get install -y --no-install-recommends "$@"
   if ((own_policy)); then rm -f "$policy"; trap - EXIT; fi
 
-  # Whatever got started anyway: stop it, and keep it from starting at boot.
+  # Whatever got started anyway: stop it, and keep it from starting at boot (Debian's prometheus
+  # would hold 9090, the reflector's metrics port).
   local svc pidf
-  for svc in nginx redis-server; do
+  for svc in nginx redis-server prometheus; do
     service "$svc" stop >/dev/null 2>&1 || true
     if [[ -d /run/systemd/system ]]; then systemctl disable --now "$svc" >/dev/null 2>&1 || true
     else update-rc.d "$svc" disable >/dev/null 2>&1 || true; fi
   done
   # Debian's default pid files, in case an init script started them anyway.
-  for pidf in /run/nginx.pid /run/redis/redis-server.pid; do
+  for pidf in /run/nginx.pid /run/redis/redis-server.pid /run/prometheus/prometheus.pid; do
     [[ -s $pidf ]] && kill "$(cat "$pidf")" 2>/dev/null || true
   done
   [[ -x /usr/bin/redis-server && -x /usr/sbin/nginx ]] || die "apt: install failed"
@@ -222,7 +223,8 @@ setup_python() {
   say "installing python packages into .venv..."
   [[ -x $ROOT/.venv/bin/python ]] || quiet "$py" -m venv "$ROOT/.venv"
   quiet "$ROOT/.venv/bin/python" -m pip install --disable-pip-version-check -r "$req"
-  "$ROOT/.venv/bin/python" -c 'import grpc, grpc_tools, grpc_health.v1, grpc_reflection.v1alpha; import google.protobuf; import jwt, cryptography' \
+  "$ROOT/.venv/bin/python" -c 'import grpc, grpc_tools, grpc_health.v1, grpc_reflection.v1alpha; import google.protobuf; import jwt, cryptography
+import opentelemetry.sdk.trace, opentelemetry.exporter.zipkin.json, opentelemetry.exporter.otlp.proto.http.trace_exporter' \
     || die "python: imports failed"
   set_stamp python "$h"
 }
@@ -243,9 +245,12 @@ setup_node() {
 # the machine's Java 17. The trace backend of make up OBSERVE=1 and of mesh/src/tracing-zipkin.test.ts
 # (docs/architecture.md, "Tracing"). Measured: 8 s with an empty ~/.m2 (the jar is 131 MB), about
 # 1 s from the cache; a second run is a stamp check.
+# Prometheus is Debian's (2.42, with promtool, which the tests use to check the generated config:
+# runner/src/observe/prometheus.ts); only installed here, never started by the package.
 ZIPKIN_VERSION=3.5.1
 MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 setup_observe() {
+  setup_prometheus
   if has_stamp zipkin "$ZIPKIN_VERSION" && [[ -f $BIN/zipkin.jar ]]; then say "zipkin ok (cached)"; return; fi
   local need=()
   command -v java >/dev/null || need+=(openjdk-17-jre-headless)
@@ -262,6 +267,17 @@ setup_observe() {
   mv "$out/zipkin-server-$ZIPKIN_VERSION-exec.jar" "$BIN/zipkin.jar"
   rmdir "$out"
   set_stamp zipkin "$ZIPKIN_VERSION"
+}
+
+setup_prometheus() {
+  if [[ -x /usr/bin/prometheus && -x /usr/bin/promtool ]]; then
+    say "prometheus ok ($(/usr/bin/prometheus --version 2>&1 | head -1 | cut -d' ' -f3))"; return
+  fi
+  [[ $(id -u) == 0 ]] || die "observe: installing prometheus needs root"
+  say "installing prometheus from Debian..."
+  apt_install prometheus
+  /usr/bin/prometheus --version >/dev/null 2>&1 && /usr/bin/promtool --version >/dev/null 2>&1 \
+    || die "observe: prometheus --version failed after the install"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -1,15 +1,12 @@
 // Tracing on, end to end: the real Zipkin server (.bin/zipkin.jar, tools/setup.sh observe) on a free
 // port, exported to with the standard OTEL_* settings; real mesh servers and clients over mTLS; real
 // Redis and FerretDB. What Zipkin's API returns proves the spans, their links and their attributes.
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MongoClient } from "mongodb";
 import type { Redis } from "ioredis";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
-import { freePort } from "../../test/support/stores.js";
+import { traceToZipkin, type TestZipkin, type ZipkinSpan } from "../../test/support/zipkin.js";
 import { closeClients, createClient } from "./client.js";
 import { inboundCall } from "./context.js";
 import { traceFields } from "./logger.js";
@@ -19,22 +16,7 @@ import { serve, type MeshServer } from "./serve.js";
 import { createTestMesh, type TestMesh } from "./testing/index.js";
 import { flushTracing, tracingEnabled } from "./tracing.js";
 
-const jar = join(process.cwd(), ".bin", "zipkin.jar");
-
-/** A span as Zipkin's v2 API returns it. */
-interface ZipkinSpan {
-  traceId: string;
-  id: string;
-  parentId?: string;
-  kind?: "CLIENT" | "SERVER";
-  name: string;
-  localEndpoint?: { serviceName?: string };
-  tags?: Record<string, string>;
-  annotations?: { value: string }[];
-}
-
-let zipkin: ChildProcess;
-let zipkinUrl = "";
+let zipkin: TestZipkin;
 let mesh: TestMesh;
 let order: MeshServer;
 let catalog: MeshServer;
@@ -44,35 +26,10 @@ let token: string;
 let catalogFailures = 0;
 const seen: { traceId?: string; spanId?: string; catalogSpanId?: string; logFields?: object } = {};
 
-async function startZipkin(): Promise<void> {
-  if (!existsSync(jar)) throw new Error(`${jar} is missing: run bash tools/setup.sh observe (make setup does)`);
-  const port = await freePort();
-  zipkinUrl = `http://127.0.0.1:${port}`;
-  // QUERY_PORT is Zipkin's port setting; a small heap, and the JIT's quick tier only, which
-  // starts it sooner on two cores.
-  zipkin = spawn("java", ["-Xmx256m", "-XX:TieredStopAtLevel=1", "-jar", jar], {
-    env: { ...process.env, QUERY_PORT: String(port) }, stdio: "ignore",
-  });
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (zipkin.exitCode !== null) throw new Error(`zipkin exited with ${zipkin.exitCode} before it was healthy`);
-    const up = await fetch(`${zipkinUrl}/health`).then((r) => r.ok, () => false);
-    if (up) return;
-    if (Date.now() > deadline) throw new Error(`zipkin was not healthy on ${zipkinUrl} after 90 s`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-/** The trace's spans, once Zipkin holds at least `count` of them (it ingests asynchronously). */
+/** The trace's spans, once Zipkin holds at least `count` of them. */
 async function traceOf(traceId: string, count: number): Promise<ZipkinSpan[]> {
   await flushTracing();
-  const deadline = Date.now() + 5_000;
-  for (;;) {
-    const res = await fetch(`${zipkinUrl}/api/v2/trace/${traceId}`);
-    const spans = res.ok ? ((await res.json()) as ZipkinSpan[]) : [];
-    if (spans.length >= count || Date.now() > deadline) return spans;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return zipkin.trace(traceId, count);
 }
 
 /** The one span matching `pred`; fails with the whole trace when there is not exactly one. */
@@ -85,11 +42,9 @@ function one(spans: ZipkinSpan[], what: string, pred: (s: ZipkinSpan) => boolean
 const rpc = (kind: "CLIENT" | "SERVER", method: string) => (s: ZipkinSpan) => s.kind === kind && s.tags?.["rpc.method"] === method;
 
 beforeAll(async () => {
-  await startZipkin();
-  // The standard settings a pod or make up OBSERVE=1 gives; set before anything reads them.
-  process.env.OTEL_TRACES_EXPORTER = "zipkin";
-  process.env.OTEL_EXPORTER_ZIPKIN_ENDPOINT = `${zipkinUrl}/api/v2/spans`;
-  process.env.OTEL_SERVICE_NAME = "tracing-test";
+  // The standard settings a pod or make up OBSERVE=1 gives, set before anything reads them (and
+  // put back after, so later test files in this worker run untraced).
+  zipkin = await traceToZipkin("tracing-test");
   delete process.env.OTEL_TRACES_SAMPLER;
   delete process.env.OTEL_SDK_DISABLED;
 
@@ -136,7 +91,7 @@ afterAll(async () => {
   redis?.disconnect();
   await mongo?.close();
   mesh?.dispose();
-  zipkin?.kill("SIGKILL");
+  zipkin?.stop();
 });
 
 function edge() {

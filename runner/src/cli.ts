@@ -6,6 +6,8 @@
 // not running. Between them, the supervisor `up` starts (supervise.ts) restarts whatever dies. What each command does is in its own file; this one only dispatches.
 import { down } from "./down.js";
 import { proxyConfig } from "./istio/proxy-config.js";
+import { traceLogs } from "./observe/trace-logs.js";
+import { logDir } from "./paths.js";
 import { restart } from "./restart.js";
 import { stopSupervisor } from "./supervise.js";
 import { alive, readState } from "./supervisor.js";
@@ -29,10 +31,12 @@ async function main(): Promise<void> {
     await proxyConfig(process.argv[3] ?? "");
   } else if (cmd === "apply") {
     apply(process.argv[3] ?? "");
+  } else if (cmd === "trace-logs") {
+    for (const line of await traceLogs(logDir, process.argv[3] ?? "")) console.log(line);
   } else if (cmd === "pids") {
     for (const p of readState().filter(alive)) console.log(`${p.name} ${p.pid}`);
   } else {
-    console.error("usage: cli.js up|down|status|pids|restart <service>|unsupervise|proxy-config <service>|apply <overlay>");
+    console.error("usage: cli.js up|down|status|pids|restart <service>|unsupervise|proxy-config <service>|apply <overlay>|trace-logs <trace id>");
     process.exit(2);
   }
 }

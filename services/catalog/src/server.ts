@@ -1,7 +1,7 @@
 // Wires catalog: the Mongo store, the in-memory view and its sync, the Redis change events, the use
 // cases, and both API versions' handlers, hosted by one mesh serve().
 import { Redis } from "ioredis";
-import { createLogger, meshRegistry, serve, type MeshConfig, type MeshServer } from "@shopmesh/mesh";
+import { createLogger, meshRegistry, serve, traceRedis, type MeshConfig, type MeshServer } from "@shopmesh/mesh";
 import { CatalogService as CatalogV1 } from "@shopmesh/gen/shop/catalog/v1/catalog_pb.js";
 import { CatalogService as CatalogV2 } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import type { CatalogConfig } from "./config.js";
@@ -38,6 +38,9 @@ export async function startServer(config: CatalogServerConfig): Promise<{ port: 
   });
   const redisError = createRedisErrorSink(meshRegistry, log);
   redis.on("error", (err: Error) => redisError("connection", err));
+  // A span per command when tracing is on; the subscriber, a duplicate(), is left out: its
+  // messages arrive outside any call.
+  await traceRedis(redis);
   await new Promise<void>((resolve) => {
     // Give Redis a moment at start so the view subscribes to changes before it loads; serve without it otherwise.
     const timer = setTimeout(resolve, 2_000);

@@ -13,6 +13,7 @@ from shop.catalog.v2 import catalog_pb2, catalog_pb2_grpc
 
 from .breaker import Breaker
 from .errors import DeadlineError, UnavailableError
+from .tracing import ClientCall, Tracing
 
 # Codes that say "catalog is unhealthy": they trip the breaker; others are answers that count as
 # neither. The same set as tripCodes in mesh/src/breaker.ts (docs/architecture.md, "Retries and breakers").
@@ -23,6 +24,7 @@ _UNHEALTHY = {
     grpc.StatusCode.INTERNAL,
     grpc.StatusCode.UNKNOWN,
 }
+_SERVICE = catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name
 # Below this much time left there is no point in calling: the answer could not come back.
 _MIN_CALL_S = 0.005
 
@@ -65,8 +67,12 @@ class CatalogClient:
         default_timeout_s: float,
         breaker: Breaker,
         retry: bool = True,
+        tracing: Tracing | None = None,
+        target: str = "",
     ) -> None:
         self._stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        self._tracing = tracing or Tracing()
+        self._target = target  # the channel's address, as the client spans' server.address
         self._timeout = default_timeout_s
         self._breaker = breaker
         # Istio retries for us; two retrying layers multiply attempts, so istio mode passes False.
@@ -77,14 +83,14 @@ class CatalogClient:
     ) -> list[ProductInfo]:
         """Products in the order asked; CatalogError(NOT_FOUND) when any id is unknown."""
         req = catalog_pb2.BatchGetProductsRequest(ids=list(ids))
-        res = self._call(self._stub.BatchGetProducts, req, deadline, metadata)
+        res = self._call("BatchGetProducts", req, deadline, metadata)
         return [_info(p) for p in res.products]
 
     def get(
         self, pid: str, deadline: float | None, metadata: Sequence[tuple[str, str]] = ()
     ) -> ProductInfo:
         """One product; CatalogError(NOT_FOUND) when unknown."""
-        res = self._call(self._stub.GetProduct, catalog_pb2.GetProductRequest(id=pid), deadline, metadata)
+        res = self._call("GetProduct", catalog_pb2.GetProductRequest(id=pid), deadline, metadata)
         return _info(res.product)
 
     def first_page(
@@ -92,14 +98,32 @@ class CatalogClient:
     ) -> list[ProductInfo]:
         """The first page of products in id order (the cold-start candidates)."""
         req = catalog_pb2.ListProductsRequest(page_size=page_size)
-        res = self._call(self._stub.ListProducts, req, deadline, metadata)
+        res = self._call("ListProducts", req, deadline, metadata)
         return [_info(p) for p in res.products]
 
-    def _call(self, method, req, deadline: float | None, metadata: Sequence[tuple[str, str]]):  # type: ignore[no-untyped-def]
+    def _call(self, name: str, req, deadline: float | None, metadata: Sequence[tuple[str, str]]):  # type: ignore[no-untyped-def]
+        """One logical call: one CLIENT span (tracing.py) over its attempts; its traceparent is sent."""
+        trace = self._tracing.client_call(_SERVICE, name, self._target)
+        md = list(metadata)
+        if trace.traceparent is not None:
+            md.append(("traceparent", trace.traceparent))
+        code, message = grpc.StatusCode.OK, ""
+        try:
+            return self._attempts(getattr(self._stub, name), req, deadline, md, trace)
+        except Exception as e:
+            # What catalog last answered; else why no answer came (the breaker, the deadline).
+            code, message = trace.answered or getattr(e, "code", grpc.StatusCode.UNKNOWN), str(e)
+            raise
+        finally:
+            trace.end(code, message)
+
+    def _attempts(self, method, req, deadline: float | None, metadata: list[tuple[str, str]], trace: ClientCall):  # type: ignore[no-untyped-def]
         attempts = 2 if self._retry else 1
         for attempt in range(attempts):
             if not self._breaker.allow():
+                trace.refused(self._breaker.state)
                 raise UnavailableError("catalog unavailable (circuit open)")
+            trace.attempt(self._breaker.state)
             # Every allowed call reports exactly one outcome (breaker.py): `verdict` names it, and a
             # call that ends any other way (never sent, or a local exception) releases its slot.
             verdict = self._breaker.release
@@ -111,9 +135,10 @@ class CatalogClient:
                         raise DeadlineError("deadline exceeded before calling catalog")
                     timeout = min(timeout, left)
                 try:
-                    res = method(req, timeout=timeout, metadata=list(metadata))
+                    res = method(req, timeout=timeout, metadata=metadata)
                 except grpc.RpcError as e:
                     code = e.code()  # type: ignore[attr-defined]
+                    trace.answered = code
                     if code not in _UNHEALTHY:
                         verdict = self._breaker.answered
                         raise CatalogError(code, e.details() or "") from None  # type: ignore[attr-defined]

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from .tracing import TracingConfig, tracing_config
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
@@ -66,6 +68,8 @@ class Config:
     topology_path: Path
     grace_s: float
     log_level: str
+    # The standard OTEL_* variables (tracing.py); None: tracing off.
+    tracing: TracingConfig | None = None
 
 
 class ConfigError(ValueError):
@@ -107,6 +111,11 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     topology = Path(raw["TOPOLOGY_PATH"])
     if not topology.is_file():
         errors.append(f"TOPOLOGY_PATH: {topology} is missing")
+    tracing: TracingConfig | None = None
+    try:
+        tracing = tracing_config(src)
+    except ValueError as e:
+        errors.append(str(e))
     if errors:
         raise ConfigError("; ".join(errors))
     authority = raw["CATALOG_AUTHORITY"]
@@ -130,4 +139,5 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         topology_path=topology,
         grace_s=float(grace),
         log_level=raw["LOG_LEVEL"].upper(),
+        tracing=tracing,
     )

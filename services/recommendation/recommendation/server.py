@@ -15,26 +15,27 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from shop.recommendation.v1 import recommendation_pb2 as pb
 
-from .access import Access, load_rules
+from .access import Access, load_rules, peer_ids
 from .breaker import Breaker
 from .catalog import CatalogClient, make_channel
 from .config import Config
 from .errors import DomainError, ValidationError
 from .handlers import Handlers
 from .jwt import JwksVerifier, RejectAll, TokenVerifier
-from .logs import trace_id, trace_id_of
 from .metrics import AdminServer, Metrics
 from .reflection import enable_reflection
 from .rpc_status import FieldViolation, bad_request_trailer
 from .store import CountStore, RedisCountStore
+from .tracing import Tracing, current_call, make_tracing
 
 log = logging.getLogger("recommendation")
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["RecommendationService"].full_name
 # grpc reports "no deadline" as a huge remaining time; beyond this we treat it as none.
 _NO_DEADLINE_S = 10**6
-# Forwarded to catalog: the trace context, and the canary's routing header, so a call that came
-# on the canary path (x-shop-canary, istio/components/canary) stays on it.
-_PROPAGATED = ("traceparent", "tracestate", "x-shop-canary")
+# Forwarded to catalog: the trace state, and the canary's routing header, so a call that came on
+# the canary path (x-shop-canary, istio/components/canary) stays on it. The traceparent is not
+# forwarded as it came: each catalog call sends its own span's (catalog.py, tracing.py).
+_PROPAGATED = ("tracestate", "x-shop-canary")
 
 Req = TypeVar("Req")
 Res = TypeVar("Res")
@@ -87,8 +88,23 @@ def start_server(
     metrics = Metrics()
     closers: list[Callable[[], None]] = []
     local = cfg.mesh_mode == "local"
+    creds = None
+    if local:
+        ca, cert, key = read_mtls(cfg)
+        channel_creds = grpc.ssl_channel_credentials(ca, key, cert)
+        creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=True)
+    else:
+        channel_creds = None
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), maximum_concurrent_rpcs=256)
+    addr = f"{cfg.host}:{cfg.port}"
+    port = server.add_secure_port(addr, creds) if creds else server.add_insecure_port(addr)
+    if port == 0:
+        raise OSError(f"cannot listen on {addr}")
+    # After the bind, since server spans name the port; the SDK loads only when OTEL_* turn it on.
+    tracing = make_tracing(cfg.tracing, cfg.host, port)
     if store is None:
         redis_store = RedisCountStore(cfg.redis_url)
+        tracing.trace_redis(redis_store.client)
         closers.append(redis_store.close)
         store = redis_store
     if verifier is None:
@@ -99,30 +115,19 @@ def start_server(
         else:
             verifier = RejectAll()
             log.warning("JWKS_URL is empty: RecordPurchase will refuse every call")
-    creds = None
-    if local:
-        ca, cert, key = read_mtls(cfg)
-        channel_creds = grpc.ssl_channel_credentials(ca, key, cert)
-        creds = grpc.ssl_server_credentials([(key, cert)], root_certificates=ca, require_client_auth=True)
-    else:
-        channel_creds = None
     channel = make_channel(cfg.catalog_addr, channel_creds, cfg.catalog_tls_name, cfg.catalog_authority)
     closers.append(channel.close)
     # A catalog call never outlives CATALOG_TIMEOUT_MS, so a probe silent for longer than that is lost.
     breaker = Breaker(on_state=metrics.breaker_listener("catalog"), probe_timeout_s=cfg.catalog_timeout_s + 1.0)
-    catalog = CatalogClient(channel, cfg.catalog_timeout_s, breaker, retry=local)
+    catalog = CatalogClient(channel, cfg.catalog_timeout_s, breaker, retry=local, tracing=tracing, target=cfg.catalog_addr)
     handlers = Handlers(store, catalog)
     access = Access(load_rules(cfg.topology_path), verifier, check_peer=local)
 
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=16), maximum_concurrent_rpcs=256)
-    server.add_generic_rpc_handlers((_Servicer(handlers, access, metrics).generic_handler(),))
+    server.add_generic_rpc_handlers((_Servicer(handlers, access, metrics, tracing).generic_handler(),))
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     enable_reflection(server, [SERVICE_NAME, health.SERVICE_NAME])
-    addr = f"{cfg.host}:{cfg.port}"
-    port = server.add_secure_port(addr, creds) if creds else server.add_insecure_port(addr)
-    if port == 0:
-        raise OSError(f"cannot listen on {addr}")
+    closers.append(tracing.shutdown)  # last: the calls drained by stop() end their spans first
     server.start()
     admin_port = None
     running = RunningServer(port, None, server, health_servicer, metrics, closers)
@@ -143,10 +148,11 @@ class _Servicer:
     deserializer rejects with INTERNAL before any handler runs, and bad input is INVALID_ARGUMENT.
     """
 
-    def __init__(self, handlers: Handlers, access: Access, metrics: Metrics) -> None:
+    def __init__(self, handlers: Handlers, access: Access, metrics: Metrics, tracing: Tracing) -> None:
         self._h = handlers
         self._access = access
         self._metrics = metrics
+        self._tracing = tracing
 
     def generic_handler(self) -> grpc.GenericRpcHandler:
         """The RecommendationService methods, with pass-through request bytes."""
@@ -178,8 +184,11 @@ class _Servicer:
         labels = ("unary", SERVICE_NAME, method)
         self._metrics.started.labels(*labels).inc()
         start = time.monotonic()
-        md = [(k, v) for k, v in context.invocation_metadata() or () if k in _PROPAGATED and isinstance(v, str)]
-        token = trace_id.set(next((trace_id_of(v) for k, v in md if k == "traceparent"), ""))
+        inbound = context.invocation_metadata() or ()
+        md = [(k, v) for k, v in inbound if k in _PROPAGATED and isinstance(v, str)]
+        traceparent = next((v for k, v in inbound if k == "traceparent" and isinstance(v, str)), None)
+        call = self._tracing.server_start(SERVICE_NAME, method, traceparent)
+        token = current_call.set(call)
         code, message = grpc.StatusCode.OK, ""
         try:
             self._access.authorize(path, context)
@@ -204,6 +213,13 @@ class _Servicer:
         finally:
             self._metrics.handled.labels(*labels, code.name).inc()
             self._metrics.seconds.labels(*labels).observe(time.monotonic() - start)
-            trace_id.reset(token)
+            self._tracing.server_end(call, code, message, _caller(context) if self._tracing.enabled else None)
+            current_call.reset(token)
         context.abort(code, message)
         raise AssertionError("unreachable: abort raises")
+
+
+def _caller(context: grpc.ServicerContext) -> str | None:
+    """The caller's mesh name from its certificate's SPIFFE id (local mode), for shop.caller."""
+    ids = sorted(peer_ids(context.auth_context()))
+    return ids[0].rsplit("/sa/", 1)[-1] if ids else None

@@ -49,6 +49,11 @@ class RedisCountStore:
         )
         self._record = self._redis.register_script(_RECORD_LUA)
 
+    @property
+    def client(self) -> redis.Redis:
+        """The redis-py client, for tracing.py to make a span of each command."""
+        return self._redis
+
     def record(self, purchase: Purchase) -> bool:
         args: list[str | int] = [ORDER_MARKER_TTL_S]
         for pid, qty in sorted(purchase.quantities.items()):

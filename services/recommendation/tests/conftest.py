@@ -112,6 +112,7 @@ class FakeCatalog:
     callers: list[str] = field(default_factory=list)
     calls: int = 0
     canary: list[str] = field(default_factory=list)  # the x-shop-canary header of each call that had one
+    traceparents: list[str] = field(default_factory=list)  # the traceparent header of each call that had one
 
     def add(self, pid: str, name: str, amount: int) -> None:
         self.products[pid] = catalog_pb2.Product(
@@ -122,6 +123,7 @@ class FakeCatalog:
         uris = [v.decode() for v in ctx.auth_context().get("peer_uri", ()) if v.startswith(b"spiffe://")]
         self.callers.extend(uris)
         self.canary.extend(v for k, v in ctx.invocation_metadata() or () if k == "x-shop-canary")
+        self.traceparents.extend(v for k, v in ctx.invocation_metadata() or () if k == "traceparent")
         self.calls += 1
         if self.delay_s:
             time.sleep(self.delay_s)

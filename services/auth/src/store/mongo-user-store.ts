@@ -1,7 +1,7 @@
 // UserStore on MongoDB (FerretDB locally). The unique index on email is what makes a duplicate
 // registration fail, even when two arrive at once.
 import { MongoClient, MongoServerError } from "mongodb";
-import { AlreadyExistsError, insertOnce } from "@shopmesh/mesh";
+import { AlreadyExistsError, insertOnce, traceMongo } from "@shopmesh/mesh";
 import type { UserRecord, UserStore } from "./user-store.js";
 
 interface UserDoc {
@@ -33,6 +33,7 @@ function toRecord(d: UserDoc): UserRecord {
 /** Connects, ensures the unique email index, and returns the store. */
 export async function createMongoUserStore(opts: MongoUserStoreOptions): Promise<UserStore> {
   const client = new MongoClient(opts.url, { serverSelectionTimeoutMS: 3_000, connectTimeoutMS: 3_000 });
+  await traceMongo(client); // a span per command when tracing is on; must precede connect()
   await client.connect();
   const users = client.db(opts.db).collection<UserDoc>("users");
   // email → user id under `_id`: the one filter FerretDB 1.x pushes down to SQLite. A filter on

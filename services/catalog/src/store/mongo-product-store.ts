@@ -1,6 +1,7 @@
 // ProductStore on MongoDB (FerretDB locally). It only writes, and reads every product at once for
 // the view; filters are built only from validated scalars (an id), so user text never becomes an operator.
 import { MongoBulkWriteError, MongoClient } from "mongodb";
+import { traceMongo } from "@shopmesh/mesh";
 import type { ProductRecord, ProductStore } from "./product-store.js";
 
 interface ProductDoc {
@@ -44,9 +45,11 @@ export function createMongoProductStore(opts: MongoProductStoreOptions): Product
   const client = new MongoClient(opts.url, { serverSelectionTimeoutMS: 3_000, connectTimeoutMS: 3_000 });
   const products = client.db(opts.db).collection<ProductDoc>("products");
   const timeoutMS = opts.readAllTimeoutMs ?? 60_000;
+  // A span per command when tracing is on; it must be set before the first connect().
+  const traced = traceMongo(client);
   // The driver closes its topology when the first connect fails, and every later call would fail
   // "Topology is closed"; connect() starts a new one then, and returns at once when connected.
-  const connected = () => client.connect();
+  const connected = () => traced.then(() => client.connect());
 
   return {
     async all() {
