@@ -8,8 +8,8 @@ import { randomUUID, createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { decodeJwt, decodeProtectedHeader, importPKCS8, SignJWT, type JWK, type JWTPayload } from "jose";
 import { loadTopology } from "@shopmesh/mesh";
-import { badTokens, type BadToken } from "../security/bad-tokens.js";
-import { authSigningKeyFile, grpcCode, grpcurl, grpcurlOk, ISTIO_DIFFERS, MESH_MODE, newUser, type Run } from "./support.js";
+import { badTokens, forge, type BadToken } from "../security/bad-tokens.js";
+import { authSigningKeyFile, grpcCode, grpcurl, grpcurlOk, ISTIO_DIFFERS, MESH_MODE, newUser, recorded, type Run } from "./support.js";
 
 const JWKS_URL = "http://127.0.0.1:9091/.well-known/jwks.json";
 
@@ -25,8 +25,40 @@ let productId: string;
 let bad: BadToken[];
 /** A valid token made the same way as the bad ones (auth's key, kid and claims): the control. */
 let resigned: string;
+/** The same claims, expired an hour ago, signed by auth's own key. */
+let expired: string;
 
 /** grpcurl's outcome as a code name: "OK" or the "Code:" it printed. */
+/**
+ * Calls of `method` every replica of its service has started, from their own metrics. In istio mode a
+ * token the sidecar refuses must leave it unchanged: the refusal is Envoy's, before the app.
+ */
+async function appStarted(method: string): Promise<number> {
+  const service = Object.entries(loadTopology().services).find(([, s]) => s.methods[method] !== undefined)![0];
+  const [svc, name] = method.split("/") as [string, string];
+  let sum = 0;
+  for (const p of recorded().filter((x) => x.kind === "service" && (x.name === service || x.name.startsWith(`${service}-`)))) {
+    for (const l of (await (await fetch(`http://127.0.0.1:${p.adminPort}/metrics`)).text()).split("\n")) {
+      if (l.startsWith("grpc_server_started_total{") && l.includes(`grpc_service="${svc}"`) && l.includes(`grpc_method="${name}"`)) sum += Number(l.split(" ").pop());
+    }
+  }
+  return sum;
+}
+
+/** Each cell's outcome; in istio mode also how many calls the app started: 1 for a served cell, 0 for one the sidecar refused. */
+async function run(method: string, cells: [string, string | undefined, string][], body: () => unknown): Promise<{ got: string[]; want: string[] }> {
+  const got: string[] = [];
+  const want: string[] = [];
+  for (const [variant, token, expected] of cells) {
+    const watch = MESH_MODE === "istio";
+    const before = watch ? await appStarted(method) : 0;
+    const o = outcome(grpcurl(method, body(), token));
+    got.push(`${variant}: ${o}${watch ? ` app+${(await appStarted(method)) - before}` : ""}`);
+    want.push(`${variant}: ${expected}${watch ? ` app+${expected === "OK" ? 1 : 0}` : ""}`);
+  }
+  return { got, want };
+}
+
 function outcome(r: Run): string {
   if (r.code === 0) return "OK";
   return grpcCode(r) ?? `exit ${r.code}: ${r.stderr.trim().slice(0, 200)}`;
@@ -61,14 +93,16 @@ beforeAll(async () => {
   if (header.kid !== publicJwk.kid) throw new Error(`auth signed the login token with kid ${header.kid}, not the dev key's ${publicJwk.kid}`);
   const claims = decodeJwt(user.token);
   const key = await importPKCS8(pem, "ES256");
-  const signReal = async (change: { issuer?: string; audience?: string | null; kid?: string }) => {
+  const signReal = async (change: { issuer?: string; audience?: string | null; kid?: string; expired?: boolean }) => {
     const c: JWTPayload = { ...claims };
+    if (change.expired) Object.assign(c, { iat: c.iat! - 7200, exp: Math.floor(Date.now() / 1000) - 3600 });
     if (change.issuer !== undefined) c.iss = change.issuer;
     if (change.audience === null) delete c.aud;
     else if (change.audience !== undefined) c.aud = change.audience;
     return new SignJWT(c).setProtectedHeader({ ...header, alg: "ES256", kid: change.kid ?? header.kid }).sign(key);
   };
   resigned = await signReal({});
+  expired = await signReal({ expired: true });
   bad = await badTokens({ valid: user.token, publicJwk, signReal });
 }, 60_000);
 
@@ -91,20 +125,20 @@ describe("bad tokens through the edge", () => {
   // In istio mode RequestAuthentication refuses a bad token on every path, public ones too.
   const variants = (t: Target, isPublic: boolean): [string, string | undefined, string][] => [
     ["no-token", undefined, isPublic ? "OK" : ISTIO_DIFFERS.noTokenCode],
+    ["expired", expired, ISTIO_DIFFERS.badTokenCode("expired", isPublic)],
+    ["tampered-signature", forge(user.token), ISTIO_DIFFERS.badTokenCode("tampered-signature", isPublic)],
     ...bad.map((b): [string, string, string] => [b.variant, b.token, ISTIO_DIFFERS.badTokenCode(b.variant, isPublic)]),
     ["valid-resigned", resigned, t.valid],
     ["valid", user.token, t.valid],
   ];
 
-  test.each(nonPublic.map((t) => [t.method, t] as const))(`non-public %s: every bad token is ${MESH_MODE === "local" ? "Unauthenticated" : "refused at the sidecar"}`, (_m, t) => {
-    const cells = variants(t, false);
-    const got = cells.map(([v, token]) => `${v}: ${outcome(grpcurl(t.method, t.body(), token))}`);
-    expect(got).toEqual(cells.map(([v, , e]) => `${v}: ${e}`));
+  test.each(nonPublic.map((t) => [t.method, t] as const))(`non-public %s: every bad token is ${MESH_MODE === "local" ? "Unauthenticated" : "refused at the sidecar"}`, async (_m, t) => {
+    const { got, want } = await run(t.method, variants(t, false), t.body);
+    expect(got).toEqual(want);
   }, 120_000);
 
-  test.each(publicOnes.map((t) => [t.method, t] as const))(`public %s: every bad token is ${MESH_MODE === "local" ? "served as anonymous" : "refused at the sidecar"}`, (_m, t) => {
-    const cells = variants(t, true);
-    const got = cells.map(([v, token]) => `${v}: ${outcome(grpcurl(t.method, t.body(), token))}`);
-    expect(got).toEqual(cells.map(([v, , e]) => `${v}: ${e}`));
+  test.each(publicOnes.map((t) => [t.method, t] as const))(`public %s: every bad token is ${MESH_MODE === "local" ? "served as anonymous" : "refused at the sidecar"}`, async (_m, t) => {
+    const { got, want } = await run(t.method, variants(t, true), t.body);
+    expect(got).toEqual(want);
   }, 120_000);
 });

@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { status } from "@grpc/grpc-js";
 import { decodeJwt, decodeProtectedHeader } from "jose";
-import { badTokens, UNKNOWN_KID, type BadToken } from "./bad-tokens.js";
+import { badTokens, forge, UNKNOWN_KID, type BadToken } from "./bad-tokens.js";
 import { allRpcs, topology, type Rpc } from "./contracts.js";
 import { codeName, rawCall, type CallResult } from "./raw-call.js";
 import { SHOP_AUDIENCE, startShop, type ServiceName, type Shop } from "./shop.js";
@@ -50,14 +50,6 @@ async function cell(rpc: Rpc, axis: string, variant: string, as: string | undefi
   const r = await rawCall(shop.raw(rpc.service, as), rpc.path, body, { streaming: rpc.method.methodKind === "server_streaming", token, deadlineMs: 10_000 });
   cells.push({ rpc: rpc.key, axis, variant, expected: codeName(expected), got: codeName(r.code), details: r.details });
   return r;
-}
-
-/** A token whose signature bytes are changed: same header and claims, invalid ES256 signature. */
-function forge(token: string): string {
-  const [h, p, s] = token.split(".") as [string, string, string];
-  const sig = Buffer.from(s, "base64url");
-  sig[10] = sig[10]! ^ 0xff;
-  return `${h}.${p}.${sig.toString("base64url")}`;
 }
 
 describe("the matrix covers what it claims", () => {

@@ -26,6 +26,14 @@ export interface BadToken {
 /** A kid that no JWKS of this project holds. */
 export const UNKNOWN_KID = "not-in-the-jwks";
 
+/** A token whose signature bytes are changed: same header and claims, invalid ES256 signature. */
+export function forge(token: string): string {
+  const [h, p, s] = token.split(".") as [string, string, string];
+  const sig = Buffer.from(s, "base64url");
+  sig[10] = sig[10]! ^ 0xff;
+  return `${h}.${p}.${sig.toString("base64url")}`;
+}
+
 const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
 
 /** A compact JWS with `header` over the valid token's own payload segment, HMAC-SHA256 with `secret`. */
