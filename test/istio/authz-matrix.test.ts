@@ -6,12 +6,16 @@
 // sidecar's RBAC filter (the AuthorizationPolicies): PermissionDenied, the same code as local
 // mode, with that sidecar's `rbac.denied` +1 and the app's own count of the method unchanged; a
 // client without a certificate is refused in the handshake (UNAVAILABLE), as in local mode.
+// Local mode's matrix has databases of its own; this one charges the running shop's payment
+// directly (keys sec-…), so it refunds what it took and ends with the books checked.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials, status, Client as GrpcClient, type ChannelCredentials } from "@grpc/grpc-js";
 import { createClient as connectClient } from "@connectrpc/connect";
 import { decodeJwt, decodeProtectedHeader, importPKCS8, SignJWT } from "jose";
+import { MongoClient } from "mongodb";
+import { readCharges } from "@shopmesh/books";
 import { createDeadlineInterceptor, createGrpcJsTransport, makeDevCerts } from "@shopmesh/mesh";
 import { AuthService } from "@shopmesh/gen/shop/auth/v1/auth_pb.js";
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
@@ -22,6 +26,7 @@ import { allRpcs, topology, type Rpc } from "../security/contracts.js";
 import { codeName, rawCall } from "../security/raw-call.js";
 import { createFixtureFrom, encode, entryOf, password, type Fixture, type TestUser } from "../security/valid-requests.js";
 import { authSigningKeyFile, repo } from "../e2e/support.js";
+import { invariantsSettled, MONGO_URL } from "../chaos/shop.js";
 import { appCounter, sidecar, stat } from "./envoy.js";
 
 const rpcs = allRpcs();
@@ -134,3 +139,19 @@ describe("every RPC × caller identity, through the callee's sidecar (valid toke
     expect(got).toEqual(want);
   }, 60_000);
 });
+
+test("leaves the books balanced: every charge the matrix took straight from payment (keys sec-…) is refunded", async () => {
+  const mongo = new MongoClient(MONGO_URL, { serverSelectionTimeoutMS: 5000 });
+  try {
+    const keys = (await mongo.db("shop_payment").collection("charges").find({ key: { $regex: "^sec-" } }, { projection: { key: 1 } }).toArray())
+      .map((c) => String(c.key));
+    expect(keys.length).toBeGreaterThan(0);
+    for (const c of (await readCharges(mongo, keys)).filter((x) => x.status === "SUCCEEDED")) {
+      await f.payment.refund({ chargeId: c.id, reason: "authz matrix" }, { headers: { authorization: `Bearer ${f.owner.token}` } });
+    }
+    expect((await readCharges(mongo, keys)).filter((x) => x.status === "SUCCEEDED")).toEqual([]);
+    expect((await invariantsSettled()).violations).toEqual([]);
+  } finally {
+    await mongo.close();
+  }
+}, 60_000);
