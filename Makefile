@@ -14,7 +14,7 @@ TEST_STEPS := test-contracts test-typecheck test-unit
 
 -include $(sort $(wildcard mk/*.mk))
 
-.PHONY: help setup setup-local gen gen-ts gen-check lint breaking build typecheck test test-contracts test-typecheck test-unit baseline
+.PHONY: help setup setup-local setup-observe gen gen-ts gen-check lint breaking build typecheck test test-contracts test-typecheck test-unit baseline
 
 help: ## Show the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
@@ -24,6 +24,9 @@ setup: ## Install every tool the project needs (idempotent; the second run takes
 
 setup-local: ## Install only what the local mesh needs (make up): no Istio tools, no ghz or kustomize
 	@bash tools/setup.sh local
+
+setup-observe: ## Install what make up OBSERVE=1 needs: Zipkin (Maven), Prometheus and Chromium (Debian)
+	@bash tools/setup.sh observe
 
 setup-istio-mesh: ## Install what make up MESH=istio needs: the local mesh's tools, kustomize, pilot-agent, istiod-local, Envoy
 	@bash tools/setup.sh istio-mesh

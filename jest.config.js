@@ -56,5 +56,11 @@ export default {
       // Against a running `make up MESH=istio`: what istiod and the Envoys say; run by `make test-e2e-istio`.
       testMatch: ["<rootDir>/test/istio/**/*.test.ts"],
     },
+    {
+      ...common,
+      displayName: "observe",
+      // Against a running `make up OBSERVE=1`: traces in Zipkin, Prometheus's targets and rules; run by `make test-e2e-observe`.
+      testMatch: ["<rootDir>/test/observe/**/*.test.ts"],
+    },
   ],
 };

@@ -1,12 +1,12 @@
 # The one-machine mesh (issue 6): make up / down / status / logs, and the e2e tests through the edge.
-.PHONY: up down status logs restart admin test-e2e test-e2e-istio test-istio proxy-config apply
+.PHONY: up down status logs restart admin test-e2e test-e2e-istio test-e2e-observe test-istio proxy-config apply
 
 MESH_CLI := node runner/dist/cli.js
 
 # MESH=istio: the real data plane instead (docs/istio-local.md): istiod, an Envoy sidecar per
 # replica and the ingress gateway on 127.0.0.1:8080, configured from istio/overlays/default.
-up: $(if $(filter istio,$(MESH)),setup-istio-mesh .bin/yaml2json,setup-local) build ## Run the whole mesh here: FerretDB, Redis, every service, the nginx edge on 127.0.0.1:8080 (MESH=istio: istiod, Envoy sidecars and the Istio gateway)
-	@MESH=$(MESH) $(MESH_CLI) up
+up: $(if $(filter istio,$(MESH)),setup-istio-mesh .bin/yaml2json,setup-local) $(if $(filter 1,$(OBSERVE)),setup-observe) build ## Run the whole mesh here: FerretDB, Redis, every service, the nginx edge on 127.0.0.1:8080 (MESH=istio: istiod, Envoy sidecars and the Istio gateway)
+	@MESH=$(MESH) OBSERVE=$(OBSERVE) $(MESH_CLI) up
 
 down: ## Stop exactly what make up started (recorded pids); data stays in .data/
 	@if [ -f runner/dist/cli.js ]; then $(MESH_CLI) down; else echo "down: nothing was started"; fi
@@ -54,6 +54,18 @@ test-e2e-istio: setup build .bin/yaml2json
 	  $(MESH_CLI) pids > .run/pids-before-down; \
 	  bash scripts/step.sh make-down-clean-istio bash scripts/check-down.sh .run/pids-before-down || status=1; \
 	  bash scripts/step.sh secrets-in-logs-istio bash scripts/scan-secrets.sh .run/logs || status=1; \
+	  exit $$status
+
+TEST_STEPS += test-e2e-observe
+
+# make up OBSERVE=1 (Zipkin, Prometheus and the dashboard beside the local mesh): one checkout is
+# one trace with every service's spans, Prometheus scrapes every replica, make logs TRACE=, and the
+# shop still sells with Zipkin and Prometheus killed (test/observe); then make down, leaving nothing.
+test-e2e-observe: setup build
+	@if ! bash scripts/step.sh make-up-observe $(MAKE) --no-print-directory up OBSERVE=1; then $(MAKE) --no-print-directory down; exit 1; fi
+	@status=0; bash scripts/jest.sh observe --selectProjects observe --runInBand || status=1; \
+	  $(MESH_CLI) pids > .run/pids-before-down; \
+	  bash scripts/step.sh make-down-clean-observe bash scripts/check-down.sh .run/pids-before-down || status=1; \
 	  exit $$status
 
 # test/istio alone: what istio/ promises, proven on the running data plane (docs/kubernetes.md has

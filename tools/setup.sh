@@ -247,10 +247,14 @@ setup_node() {
 # 1 s from the cache; a second run is a stamp check.
 # Prometheus is Debian's (2.42, with promtool, which the tests use to check the generated config:
 # runner/src/observe/prometheus.ts); only installed here, never started by the package.
+# Chromium is Debian's too: the headless browser runner/src/observe/dashboard.test.ts opens the
+# dashboard in, driven by playwright-core (an npm devDependency, pointed at /usr/bin/chromium: it
+# never downloads a browser of its own).
 ZIPKIN_VERSION=3.5.1
 MAVEN_DEPENDENCY_PLUGIN=org.apache.maven.plugins:maven-dependency-plugin:3.8.1
 setup_observe() {
   setup_prometheus
+  setup_chromium
   if has_stamp zipkin "$ZIPKIN_VERSION" && [[ -f $BIN/zipkin.jar ]]; then say "zipkin ok (cached)"; return; fi
   local need=()
   command -v java >/dev/null || need+=(openjdk-17-jre-headless)
@@ -278,6 +282,15 @@ setup_prometheus() {
   apt_install prometheus
   /usr/bin/prometheus --version >/dev/null 2>&1 && /usr/bin/promtool --version >/dev/null 2>&1 \
     || die "observe: prometheus --version failed after the install"
+}
+
+setup_chromium() {
+  # Its wrapper script prints a shell warning on stderr on some machines; the version is on stdout.
+  if [[ -x /usr/bin/chromium ]]; then say "chromium ok ($(/usr/bin/chromium --version 2>/dev/null | cut -d' ' -f2))"; return; fi
+  [[ $(id -u) == 0 ]] || die "observe: installing chromium needs root"
+  say "installing chromium from Debian..."
+  apt_install chromium
+  /usr/bin/chromium --version >/dev/null 2>&1 || die "observe: chromium --version failed after the install"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -6,9 +6,10 @@ export async function down(): Promise<void> {
   // First, or it would restart what this stops.
   const procs = await stopSupervisor();
   const mine = procs.filter(alive);
-  // Edge first, so clients stop arriving, then services, their sidecars (istio mode), istiod, and
-  // the stores they use.
-  const order: ProcKind[] = ["edge", "reflector", "service", "proxy", "control", "store"];
+  // Edge first, so clients stop arriving, then services, their sidecars (istio mode), istiod, the
+  // observability processes (OBSERVE=1: after the services, which flush their last spans), and the
+  // stores they use.
+  const order: ProcKind[] = ["edge", "reflector", "service", "proxy", "control", "observe", "store"];
   for (const kind of order) {
     const batch = mine.filter((p) => p.kind === kind);
     for (const p of batch) signal(p, "SIGTERM");

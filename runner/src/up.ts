@@ -3,7 +3,7 @@
 // MESH=istio runs the real data plane instead (istio/plan.ts): istiod and an Envoy sidecar per
 // replica, configured from the rendered overlay of istio/, and the ingress gateway as the edge.
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { loadTopology, makeDevCerts, type Topology } from "@shopmesh/mesh";
 import { tcpOpen } from "./health.js";
@@ -16,10 +16,16 @@ import { checkTools, localSecrets, OVERLAY, renderManifests, writeIstiodConfig, 
 import { istioPlan } from "./istio/plan.js";
 import { renderIstio } from "./istio/render.js";
 import { startSupervisor, stopSupervisor } from "./supervise.js";
+import { OBSERVE_PORTS, observeOn, observePlans, otelEnv, writePrometheusFiles } from "./observe/plan.js";
 import { table } from "./table.js";
 
-function examples(topology: Topology): void {
+function examples(topology: Topology, observe: boolean): void {
   const edge = `${topology.edge.host}:${topology.edge.port}`;
+  if (observe) {
+    console.log(`
+Observe it: the mesh dashboard http://127.0.0.1:${OBSERVE_PORTS.dashboard}/, traces in Zipkin
+http://127.0.0.1:${OBSERVE_PORTS.zipkin}/zipkin/, metrics in Prometheus http://127.0.0.1:${OBSERVE_PORTS.prometheus}/`);
+  }
   console.log(`
 Try it (grpcurl is in .bin/):
   .bin/grpcurl -plaintext ${edge} list
@@ -81,6 +87,13 @@ export async function up(): Promise<void> {
   // broken manifest starts nothing, and a proxy's first config is complete.
   const istio = mode === "istio" ? renderIstio(renderManifests(OVERLAY), topology, instances, gateway) : undefined;
   const plans = istio ? istioPlan(topology, instances, istio.workloads, gateway, localSecrets) : plan(topology, instances);
+  // OBSERVE=1: Zipkin, Prometheus and the dashboard after the stores, and every service exporting its spans.
+  const observe = observeOn(process.env, readState());
+  if (observe) {
+    checkObserveTools();
+    for (const p of plans) if (p.kind === "service") p.env = { ...p.env, ...otelEnv() };
+    plans.splice(plans.findLastIndex((p) => p.kind === "store") + 1, 0, ...observePlans());
+  }
   const state = readState().filter(alive);
   const running = new Set(state.map((p) => p.name));
   const missing = plans.filter((p) => !running.has(p.name));
@@ -88,7 +101,7 @@ export async function up(): Promise<void> {
     console.log("The mesh is already running.\n");
     startSupervisor(state);
     await table(state);
-    examples(topology);
+    examples(topology, observe);
     return;
   }
   await refuseTakenPorts(missing);
@@ -101,12 +114,13 @@ export async function up(): Promise<void> {
     makeDevCerts(certDir, [...Object.keys(topology.services), "edge", "reflector"]);
     writeEdgeConf(topology, buildRoutes(repo, topology), instances);
   }
+  if (observe) writePrometheusFiles(topology, instances);
 
   const procs = [...state];
   // Istio mode: istiod first, so a manifest it refuses starts nothing else (its message is the
   // error), then each proxy before its app (holdApplicationUntilProxyStarts).
-  const order: ProcKind[] = istio ? ["control", "store", "proxy", "service", "reflector", "edge"]
-    : ["store", "service", "reflector", "edge"];
+  const order: ProcKind[] = istio ? ["control", "store", "observe", "proxy", "service", "reflector", "edge"]
+    : ["store", "observe", "service", "reflector", "edge"];
   for (const kind of order) {
     const batch = missing.filter((p) => p.kind === kind);
     if (kind === "edge" && !istio && batch.length > 0) {
@@ -121,5 +135,13 @@ export async function up(): Promise<void> {
   startSupervisor(procs);
   console.log("");
   await table(procs);
-  examples(topology);
+  examples(topology, observe);
+}
+
+/** OBSERVE=1 needs Zipkin's jar, Java and Prometheus: names what is missing and the step that installs it. */
+function checkObserveTools(): void {
+  const onPath = (cmd: string) => (process.env.PATH ?? "").split(":").some((d) => d && existsSync(join(d, cmd)));
+  const missing = [!existsSync(join(repo, ".bin", "zipkin.jar")) && ".bin/zipkin.jar", !onPath("java") && "java",
+    !onPath("prometheus") && "prometheus"].filter((x): x is string => typeof x === "string");
+  if (missing.length > 0) throw new Error(`OBSERVE=1 needs ${missing.join(", ")}: run make setup-observe`);
 }
