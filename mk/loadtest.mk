@@ -4,7 +4,7 @@
 #   LOADTEST_SCENARIOS (comma list, default all), JOURNEY_USERS (20), JOURNEY_DURATION (30s),
 #   JOURNEY_THINK_MS (500), BENCH_ROUNDS (5), BENCH_SECONDS (3), BENCH_ORDER_SECONDS (5),
 #   BENCH_STORED_ORDERS (50000), BENCH_STORED_USERS (10000), BENCH_ROUNDS_AT_50K (3), BENCH_WARMUP_SECONDS (20).
-.PHONY: loadtest loadtest-journey loadtest-build bench bench-macro bench-istio
+.PHONY: loadtest loadtest-journey loadtest-build bench bench-macro bench-istio bench-tracing
 
 LOADTEST_OUT := .run/loadtest
 GHZ_HTML := $(LOADTEST_OUT)/bin/ghz-html
@@ -30,9 +30,10 @@ loadtest: setup loadtest-build ## ghz scenarios through the edge: table, HTML pe
 loadtest-journey: setup loadtest-build ## Virtual users log in, browse, add to cart and check out: orders/s and per-step latency
 	@node loadtest/dist/journey.js
 
-bench: setup ## Benchmarks (never fail on a figure): bench-mesh, bench-istio, then the macro rounds; bench/results/*.json and bench/RESULTS.md
+bench: setup ## Benchmarks (never fail on a figure): bench-mesh, bench-istio, bench-tracing, then the macro rounds; bench/results/*.json and bench/RESULTS.md
 	@$(MAKE) --no-print-directory bench-mesh || echo "bench: bench-mesh failed; RESULTS.md will say so"
 	@$(MAKE) --no-print-directory bench-istio || echo "bench: bench-istio failed; RESULTS.md will say so"
+	@$(MAKE) --no-print-directory bench-tracing || echo "bench: bench-tracing failed; RESULTS.md will say so"
 	@$(MAKE) --no-print-directory bench-macro
 
 # The same GetProduct and PlaceOrder load through the local mesh and through Istio's gateway and
@@ -43,3 +44,9 @@ bench-istio: loadtest-build setup-istio-mesh .bin/yaml2json ## Local mesh vs Ist
 
 bench-macro: loadtest-build
 	@node loadtest/dist/macro/macro-bench.js
+
+# The cost of tracing: the same GetProduct and PlaceOrder load through make up OBSERVE=1 with
+# tracing off, at 10% and at 100% sampling, restarted for each (knobs BENCH_TRACING_SECONDS,
+# _ROUNDS, _USERS). Leaves the local mesh running, without OBSERVE.
+bench-tracing: loadtest-build setup-observe ## Tracing off vs 10% vs 100% sampling, side by side: bench/results/tracing.json
+	@node loadtest/dist/macro/tracing-bench.js

@@ -5,36 +5,19 @@
 // runs closed-loop users with think time. For each Envoy it reports the CPU seconds it used per
 // 1,000 requests it handled (its own downstream_rq_total). It starts from a running local mesh and
 // leaves one running. Writes bench/results/istio.json; never fails on a figure.
-import { execFileSync } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { createEdgeClient } from "../edge-client.js";
-import { runGhz } from "../ghz.js";
+import { join } from "node:path";
 import { runJourney } from "../journey.js";
 import { median } from "../latency.js";
-import { listProductIds } from "../shop-setup.js";
 import { summarizeReport } from "../summary.js";
-import { ensureUsers } from "../users.js";
+import { EDGE, knob, meshCli, prepareLoad, root, round2 } from "./bench-run.js";
 import { cpuSeconds, meshProcesses } from "./proc.js";
 
-const root = resolve(process.env.LOADTEST_ROOT ?? ".");
-const EDGE = "127.0.0.1:8080";
-const num = (key: string, fallback: number) => {
-  const n = Number(process.env[key] || fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${key} must be a positive integer`);
-  return n;
-};
-const RPS = num("BENCH_ISTIO_RPS", 500);
-const SECONDS = num("BENCH_ISTIO_SECONDS", 10);
-const USERS = num("BENCH_ISTIO_USERS", 10);
-const THINK_MS = num("BENCH_ISTIO_THINK_MS", 100);
-const ROUNDS = num("BENCH_ISTIO_ROUNDS", 3);
-const round2 = (n: number) => Math.round(n * 100) / 100;
-
-function cli(args: string[], env: Record<string, string> = {}): void {
-  execFileSync(process.execPath, [join(root, "runner/dist/cli.js"), ...args], { cwd: root, stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, ...env }, timeout: 300_000 });
-}
+const RPS = knob("BENCH_ISTIO_RPS", 500);
+const SECONDS = knob("BENCH_ISTIO_SECONDS", 10);
+const USERS = knob("BENCH_ISTIO_USERS", 10);
+const THINK_MS = knob("BENCH_ISTIO_THINK_MS", 100);
+const ROUNDS = knob("BENCH_ISTIO_ROUNDS", 3);
 
 /** Each Envoy of istio mode (a child of a recorded pilot-agent), with its admin port. */
 function envoys(): { name: string; pid: number; admin: number }[] {
@@ -69,17 +52,8 @@ interface Latency { p50: number; p90: number; p99: number; rps: number; errors: 
 type SidecarUse = Record<string, { cpuSeconds: number; requests: number; vcpuPer1000: number }>;
 
 async function measure(mode: "local" | "istio"): Promise<{ getProduct: Latency; placeOrder: Latency; sidecars?: { getProduct: SidecarUse; placeOrder: SidecarUse } }> {
-  const client = createEdgeClient({ address: EDGE });
-  const id = (await listProductIds(client))[0]!;
-  const usersFile = join(root, ".run/loadtest/users.json");
-  const users = await ensureUsers(client, { count: USERS, file: usersFile });
-  client.close();
-  const outDir = join(root, ".run/loadtest/bench");
-  mkdirSync(outDir, { recursive: true });
-  const ghz = (name: string, seconds: number) => runGhz({
-    ghz: join(root, ".bin/ghz"), target: EDGE, protoset: join(root, "gen/shop.binpb"), call: "shop.catalog.v2.CatalogService/GetProduct",
-    data: JSON.stringify({ id }), duration: `${seconds}s`, concurrency: 16, connections: 4, rps: RPS, name, jsonOut: join(outDir, `${name}.json`),
-  });
+  const { users, usersFile, getProduct } = await prepareLoad(USERS);
+  const ghz = (name: string, seconds: number) => getProduct(name, seconds, { concurrency: 16, connections: 4, rps: RPS });
   await ghz(`istio-row-warm-${mode}`, 3);
   await runJourney({ edge: EDGE, users: USERS, durationMs: 3000, thinkMs: THINK_MS, profile: "checkout", usersFile, loggedIn: users });
 
@@ -128,14 +102,14 @@ async function main(): Promise<void> {
     if (m) replicas[`REPLICAS_${m[1]}`] = String(Math.max(Number(replicas[`REPLICAS_${m[1]}`] ?? 1), Number(m[2])));
   }
   const local = await measure("local");
-  cli(["down"]);
+  meshCli(["down"]);
   let istio;
   try {
-    cli(["up"], { MESH: "istio" });
+    meshCli(["up"], { MESH: "istio" });
     istio = await measure("istio");
   } finally {
-    cli(["down"]);
-    cli(["up"], { MESH: "local", ...replicas });
+    meshCli(["down"]);
+    meshCli(["up"], { MESH: "local", ...replicas });
   }
   const added = (k: "getProduct" | "placeOrder") => ({
     p50: round2(istio[k].p50 - local[k].p50), p90: round2(istio[k].p90 - local[k].p90), p99: round2(istio[k].p99 - local[k].p99),

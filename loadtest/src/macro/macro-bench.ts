@@ -218,12 +218,12 @@ async function main(): Promise<void> {
   writeFileSync(join(root, "bench/results/macro.json"), JSON.stringify(results, null, 2) + "\n");
   const meshFile = join(root, "bench/results/mesh.json");
   const mesh: unknown = existsSync(meshFile) ? JSON.parse(readFileSync(meshFile, "utf8")) : undefined;
-  const istioFile = join(root, "bench/results/istio.json");
-  const istio: unknown = existsSync(istioFile) ? JSON.parse(readFileSync(istioFile, "utf8")) : undefined;
+  const other = (file: string): unknown => (existsSync(join(root, "bench/results", file)) ? JSON.parse(readFileSync(join(root, "bench/results", file), "utf8")) : undefined);
+  const [istio, tracing] = [other("istio.json"), other("tracing.json")];
   writeFileSync(
     join(root, "bench/RESULTS.md"),
     renderResults({
-      date: results.date, machine, commit, rounds, figures, perRound, errors, notes, mesh, istio, cpu,
+      date: results.date, machine, commit, rounds, figures, perRound, errors, notes, mesh, istio, tracing, cpu,
       rss: procs.map((p) => ({ name: p.name, rest: rest[p.name], load: loadPeaks[p.name] })),
     }),
   );

@@ -53,6 +53,7 @@ describe("RESULTS.md", () => {
     });
     expect(md).toContain("did not write bench/results/mesh.json");
     expect(md).toContain("did not write bench/results/istio.json");
+    expect(md).toContain("`make bench-tracing` did not write bench/results/tracing.json");
     expect(md).toContain("- x:UNAVAILABLE: 2");
   });
 });

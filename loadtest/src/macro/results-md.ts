@@ -40,6 +40,8 @@ export interface ResultsDoc {
   mesh: unknown;
   /** istio.json from make bench-istio (local mesh vs Istio's data plane), or undefined. */
   istio?: unknown;
+  /** tracing.json from make bench-tracing (tracing off, 10%, 100%), or undefined. */
+  tracing?: unknown;
 }
 
 /** Flattens numeric and string leaves of a JSON value into "a.b.c" → value rows. */
@@ -107,9 +109,12 @@ export function renderResults(d: ResultsDoc): string {
   const mesh = flatten(d.mesh);
   if (mesh.length === 0) lines.push("Not available: `make bench-mesh` did not write bench/results/mesh.json in this run.");
   else lines.push("| key | value |", "| --- | --- |", ...mesh.slice(0, 200).map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`));
-  lines.push("", "## Local mesh vs the Istio data plane (`make bench-istio`, bench/results/istio.json)", "");
-  const istio = flatten(d.istio);
-  if (istio.length === 0) lines.push("Not available: `make bench-istio` did not write bench/results/istio.json.");
-  else lines.push("| key | value |", "| --- | --- |", ...istio.slice(0, 200).map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`));
+  for (const [title, target, file, data] of [["Local mesh vs the Istio data plane", "bench-istio", "istio.json", d.istio],
+    ["The cost of tracing", "bench-tracing", "tracing.json", d.tracing]] as const) {
+    lines.push("", `## ${title} (\`make ${target}\`, bench/results/${file})`, "");
+    const rows = flatten(data);
+    if (rows.length === 0) lines.push(`Not available: \`make ${target}\` did not write bench/results/${file}.`);
+    else lines.push("| key | value |", "| --- | --- |", ...rows.slice(0, 200).map(([k, v]) => `| ${cell(k)} | ${cell(v)} |`));
+  }
   return lines.join("\n") + "\n";
 }
