@@ -16,6 +16,12 @@ const v1 = (counter: string) => stat(gw, clusterStat("catalog", 50052, "v1", cou
 const unavailableAt = (replica: string) => appCounter(replica, "grpc_server_handled_total", { grpc_method: "GetProduct", grpc_code: "Unavailable" });
 const startedAt = (replica: string, method = "GetProduct") => appCounter(replica, "grpc_server_started_total", { grpc_method: method });
 const codes = (os: Outcome[]) => os.reduce<Record<string, number>>((m, o) => ({ ...m, [o.codeName]: (m[o.codeName] ?? 0) + 1 }), {});
+/**
+ * How Envoy ends a call past a route's (per-try) timeout: two timers of the same length race. The
+ * gateway's own answers UNAVAILABLE; the callee's sidecar enforces the grpc-timeout the gateway
+ * rewrote to that timeout and answers DEADLINE_EXCEEDED. Which one wins varies from call to call.
+ */
+const TIMEOUT_ENDS = [["DEADLINE_EXCEEDED", "downstream duration timeout"], ["UNAVAILABLE", "upstream request timeout"]];
 let id: string;
 let user: TestUser;
 /** Replicas given a fault knob here; each is restarted without it at the end, whatever failed. */
@@ -118,10 +124,7 @@ describe("timeouts and what is never retried", () => {
 
     // The caller's own deadline (10 s) is far away: the route ends the call.
     const out = await Promise.all([1, 2, 3, 4, 5].map(() => call(10_000)));
-    // Two timers end the try at 1 s: the gateway's own per-try timer (UNAVAILABLE), and catalog-v2's
-    // sidecar enforcing the grpc-timeout the gateway rewrote to the per-try timeout (DEADLINE_EXCEEDED).
-    const ends = [["DEADLINE_EXCEEDED", "downstream duration timeout"], ["UNAVAILABLE", "upstream request timeout"]];
-    for (const o of out) expect(ends).toContainEqual([o.codeName, o.message]);
+    for (const o of out) expect(TIMEOUT_ENDS).toContainEqual([o.codeName, o.message]);
     for (const o of out) {
       expect(o.ms).toBeGreaterThanOrEqual(900);
       expect(o.ms).toBeLessThanOrEqual(1100);
@@ -135,11 +138,12 @@ describe("timeouts and what is never retried", () => {
     const before = await timeouts();
     const out = await Promise.all([1, 2, 3].map(() => edge.call(CartService.method.addItem, { productId: id, quantity: 1 }, { token: user.token })));
     for (const o of out) {
-      expect([o.codeName, o.message]).toEqual(["UNAVAILABLE", "upstream request timeout"]);
+      expect(TIMEOUT_ENDS).toContainEqual([o.codeName, o.message]);
       expect(o.ms).toBeGreaterThanOrEqual(4500);
       expect(o.ms).toBeLessThanOrEqual(5500);
     }
-    expect((await timeouts()) - before).toBe(3);
+    // The gateway's own timer counts each call it ended itself, the UNAVAILABLE ones.
+    expect((await timeouts()) - before).toBe(out.filter((o) => o.codeName === "UNAVAILABLE").length);
   }, 120_000);
 
   test("AddItem (not idempotent) is tried exactly once, GetCart (a read) three times: counted by cart's own metrics", async () => {
