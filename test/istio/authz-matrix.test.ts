@@ -22,7 +22,7 @@ import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import { PaymentService } from "@shopmesh/gen/shop/payment/v1/payment_pb.js";
 import { readSeedProducts } from "../../services/catalog/src/seed/seed.js";
-import { allRpcs, topology, type Rpc } from "../security/contracts.js";
+import { allRpcs, identityCells, topology, type Rpc } from "../security/contracts.js";
 import { codeName, rawCall } from "../security/raw-call.js";
 import { createFixtureFrom, encode, entryOf, password, type Fixture, type TestUser } from "../security/valid-requests.js";
 import { authSigningKeyFile, repo } from "../e2e/support.js";
@@ -33,8 +33,6 @@ const rpcs = allRpcs();
 const NS = topology.namespace;
 const GATEWAY = { account: "istio-ingressgateway-service-account", namespace: "istio-system" };
 const meshCerts = join(repo, ".run", "istio", "certs");
-/** The identities of local mode's matrix: every service, the edge (here the gateway's account), and a stranger. */
-const identities = [...Object.keys(topology.services), "edge", "stranger"];
 const strangerDir = mkdtempSync(join(tmpdir(), "shopmesh-istio-stranger-"));
 let f: Fixture;
 const clients = new Map<string, GrpcClient>();
@@ -118,11 +116,7 @@ describe("every RPC × caller identity, through the callee's sidecar (valid toke
   test.each(rpcs.map((r) => [r.key, r] as const))("%s", async (_key, rpc) => {
     const entry = entryOf(rpc);
     const refusedBody = encode(rpc, await entry.build(f));
-    const variants: [string, string | undefined, number][] = [
-      ...rpc.callers.map((c): [string, string, number] => [c, c, status.OK]),
-      ...identities.filter((i) => !rpc.callers.includes(i)).map((i): [string, string, number] => [i, i, status.PERMISSION_DENIED]),
-      ["no-client-cert", undefined, status.UNAVAILABLE],
-    ];
+    const variants = identityCells(rpc);
     const got: string[] = [];
     const want: string[] = [];
     for (const [variant, as, expected] of variants) {

@@ -13,13 +13,12 @@ import path from "node:path";
 import { status } from "@grpc/grpc-js";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { badTokens, forge, UNKNOWN_KID, type BadToken } from "./bad-tokens.js";
-import { allRpcs, topology, type Rpc } from "./contracts.js";
+import { allRpcs, identityCells, topology, type Rpc } from "./contracts.js";
 import { codeName, rawCall, type CallResult } from "./raw-call.js";
 import { SHOP_AUDIENCE, startShop, type ServiceName, type Shop } from "./shop.js";
 import { createFixture, encode, entryOf, type Fixture } from "./valid-requests.js";
 
 const rpcs = allRpcs();
-const identities = [...Object.keys(topology.services), "edge", "stranger"];
 let shop: Shop;
 let f: Fixture;
 let bad: BadToken[];
@@ -119,12 +118,7 @@ describe("every RPC × caller identity (with a valid token)", () => {
     const entry = entryOf(rpc);
     // Refused calls never reach the handler, so one body serves them all.
     const refusedBody = encode(rpc, await entry.build(f));
-    const variants: [string, string | undefined, number][] = [
-      ...rpc.callers.map((c): [string, string, number] => [c, c, status.OK]),
-      ...identities.filter((i) => !rpc.callers.includes(i)).map((i): [string, string, number] => [i, i, status.PERMISSION_DENIED]),
-      // grpc-js reports a TLS handshake the server refused as UNAVAILABLE.
-      ["no-client-cert", undefined, status.UNAVAILABLE],
-    ];
+    const variants = identityCells(rpc);
     const got: string[] = [];
     for (const [variant, as, expected] of variants) {
       const body = expected === status.OK ? encode(rpc, await entry.build(f)) : refusedBody;

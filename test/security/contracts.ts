@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { createFileRegistry, fromBinary, type DescMethod, type FileRegistry } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { status } from "@grpc/grpc-js";
 import { loadTopology, type Topology } from "@shopmesh/mesh";
 import type { ServiceName } from "./shop.js";
 
@@ -51,4 +52,20 @@ export function allRpcs(): Rpc[] {
     }
   }
   return out;
+}
+
+/** The caller identities of the matrix: every service, the edge, and a stranger no rule names. */
+export const matrixIdentities: string[] = [...Object.keys(topology.services), "edge", "stranger"];
+
+/**
+ * The identity cells of one RPC, [variant, identity, expected code]: each allowed caller OK, every
+ * other identity PermissionDenied, and a client without a certificate UNAVAILABLE (grpc-js reports
+ * a TLS handshake the server refused so).
+ */
+export function identityCells(rpc: Rpc): [string, string | undefined, number][] {
+  return [
+    ...rpc.callers.map((c): [string, string, number] => [c, c, status.OK]),
+    ...matrixIdentities.filter((i) => !rpc.callers.includes(i)).map((i): [string, string, number] => [i, i, status.PERMISSION_DENIED]),
+    ["no-client-cert", undefined, status.UNAVAILABLE],
+  ];
 }
