@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Istio's own validators on every rendered overlay, plus the negative fixtures they must refuse.
-# Usage: istio/check/istioctl.sh render|validate|analyze|negative|all   (from the repo root)
+# Usage: istio/check/istioctl.sh render|validate|analyze|negative|collector|all   (from the repo root)
 # Rendered YAML lands in .run/istio/<name>.yaml (kept for reading after a failure).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 BIN=$PWD/.bin
 OUT=.run/istio
-# Every deployable tree: the two overlays, and the loadtest Job applied on its own.
-TREES=(overlays/default overlays/chaos loadtest)
+# Every deployable tree: the three overlays, and the loadtest Job applied on its own.
+TREES=(overlays/default overlays/chaos overlays/observe loadtest)
 
 name_of() { echo "${1//\//-}"; }
 
@@ -54,11 +54,24 @@ negative() {
     "$BIN/istioctl" analyze --use-kube=false -A "$OUT/fixture-unknown-subset.yaml"
 }
 
+# The Collector's own check of otelcol.yaml (istio/components/observability), with the same
+# components and release as the image (tools/otelcol, built by mk/istio.mk); a misspelt exporter must fail.
+collector() {
+  "$BIN/otelcol" validate --config=istio/components/observability/otelcol.yaml
+  echo "ok: otelcol validate accepts istio/components/observability/otelcol.yaml"
+  local bad
+  bad=$(mktemp)
+  sed 's/^  zipkin:$/  zipkn:/' istio/components/observability/otelcol.yaml > "$bad"
+  expect_fail "otelcol validate with the exporter misspelt" 'unknown type: "zipkn"' "$BIN/otelcol" validate --config="$bad"
+  rm -f "$bad"
+}
+
 case ${1:-all} in
   render) render ;;
   validate) validate ;;
   analyze) analyze ;;
   negative) negative ;;
-  all) render; validate; analyze; negative ;;
-  *) echo "usage: $0 render|validate|analyze|negative|all" >&2; exit 2 ;;
+  collector) collector ;;
+  all) render; validate; analyze; negative; collector ;;
+  *) echo "usage: $0 render|validate|analyze|negative|collector|all" >&2; exit 2 ;;
 esac

@@ -4,10 +4,12 @@
 // until all are healthy, and returns. `down` stops exactly the recorded processes (checking each
 // pid still runs the command it recorded) and keeps .data/. A second `up` restarts only what is
 // not running. Between them, the supervisor `up` starts (supervise.ts) restarts whatever dies. What each command does is in its own file; this one only dispatches.
+import { loadTopology } from "@shopmesh/mesh";
 import { down } from "./down.js";
 import { proxyConfig } from "./istio/proxy-config.js";
+import { writeObservabilityFiles } from "./observe/k8s-files.js";
 import { traceLogs } from "./observe/trace-logs.js";
-import { logDir } from "./paths.js";
+import { logDir, topologyFile } from "./paths.js";
 import { restart } from "./restart.js";
 import { stopSupervisor } from "./supervise.js";
 import { alive, readState } from "./supervisor.js";
@@ -33,10 +35,12 @@ async function main(): Promise<void> {
     apply(process.argv[3] ?? "");
   } else if (cmd === "trace-logs") {
     for (const line of await traceLogs(logDir, process.argv[3] ?? "")) console.log(line);
+  } else if (cmd === "render-observability") {
+    for (const path of writeObservabilityFiles(loadTopology(topologyFile))) console.log(`wrote ${path}`);
   } else if (cmd === "pids") {
     for (const p of readState().filter(alive)) console.log(`${p.name} ${p.pid}`);
   } else {
-    console.error("usage: cli.js up|down|status|pids|restart <service>|unsupervise|proxy-config <service>|apply <overlay>|trace-logs <trace id>");
+    console.error("usage: cli.js up|down|status|pids|restart <service>|unsupervise|proxy-config <service>|apply <overlay>|trace-logs <trace id>|render-observability");
     process.exit(2);
   }
 }

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { loadTopology } from "@shopmesh/mesh";
 import { topologyFile } from "../paths.js";
 import { buildInstances } from "../routes.js";
-import { prometheusConfig } from "./prometheus.js";
+import { kubernetesPrometheusConfig, prometheusConfig } from "./prometheus.js";
 
 const run = promisify(execFile);
 const promtool = "/usr/bin/promtool";
@@ -51,6 +51,28 @@ test("promtool accepts the config (with its rules) for every replica, and refuse
   write({ config: files.config, rules: files.rules.replace("histogram_quantile(0.99,", "histogram_quantile(0.99") });
   expect(await check("check", "config", "prometheus.yml")).toMatchObject({ ok: false });
   write({ config: files.config.replace("scrape_interval: 5s", "scrape_interval: often"), rules: files.rules });
+  expect(await check("check", "config", "prometheus.yml")).toMatchObject({ ok: false });
+});
+
+test("promtool accepts the cluster's config (istio/components/observability): pod discovery in the shop namespace, the same labels", async () => {
+  const config = kubernetesPrometheusConfig(topology, "shopmesh-rules.yml");
+  // Debian's Prometheus is built without Kubernetes discovery ("field kubernetes_sd_configs not
+  // found"; the prom/prometheus image has it), so promtool checks everything else: the pod
+  // discovery block is swapped for one static target, and the relabelling, rules and intervals stay.
+  const sd = `    kubernetes_sd_configs:\n      - role: pod\n        namespaces: { names: ["${topology.namespace}"] }\n`;
+  expect(config).toContain(sd);
+  const checkable = (c: string) => c.replace(sd, `    static_configs:\n      - targets: ["127.0.0.1:1"]\n`);
+  write({ config: checkable(config), rules: prometheusConfig(topology, []).rules });
+  const checked = await check("check", "config", "prometheus.yml");
+  expect(checked.out).toMatch(/SUCCESS: 9 rules found/);
+  expect(checked).toMatchObject({ ok: true });
+  expect(config).toContain(`namespaces: { names: ["${topology.namespace}"] }`);
+  expect(config).toContain(`regex: "(${Object.keys(topology.services).join("|")})"\n        action: keep`);
+  for (const label of ["service", "instance", "version"]) expect(config).toContain(`target_label: ${label}\n`);
+  // The callee relabelling is the local one, line for line.
+  const relabel = (c: string) => c.slice(c.indexOf("    metric_relabel_configs:"));
+  expect(relabel(config)).toBe(relabel(prometheusConfig(topology, []).config));
+  write({ config: checkable(config).replace("action: keep", "action: kept"), rules: prometheusConfig(topology, []).rules });
   expect(await check("check", "config", "prometheus.yml")).toMatchObject({ ok: false });
 });
 
