@@ -11,7 +11,7 @@ import { principalOf } from "./topology.js";
 
 interface Pod {
   metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: { serviceAccountName?: string; volumes?: { name: string; configMap?: { name: string } }[]; containers: { name: string }[] };
+  spec: { volumes?: { name: string; configMap?: { name: string } }[] };
 }
 interface Port { name?: string; port: number }
 interface Rule { from?: { source: { principals?: string[] } }[]; to?: { operation: { ports?: string[]; paths?: string[] } }[] }
@@ -88,11 +88,10 @@ export function checkObservability(ms: Manifest[], topo: Topology): string[] {
   }
 
   // Who may send and write spans, under deny-all.
-  const allowed = (name: string, port: string, path: string): void => {
+  const allowed = (name: string, callers: string[], port: string, path: string): void => {
     const policy = need("AuthorizationPolicy", name);
     if (!policy) return;
-    const want = name === "otel-collector" ? Object.keys(topo.services).map((s) => principalOf(s, topo.namespace))
-      : [principalOf("otel-collector", topo.namespace)];
+    const want = callers.map((c) => principalOf(c, topo.namespace));
     const rules = (policy.spec as { rules?: Rule[] }).rules ?? [];
     const got = rules.flatMap((r) => (r.from ?? [{ source: {} }]).flatMap((f) => f.source.principals ?? ["*"]));
     if (sorted(got) !== sorted(want)) problems.push(`${describe(policy)}: allows [${sorted(got)}], should allow [${sorted(want)}]`);
@@ -103,7 +102,7 @@ export function checkObservability(ms: Manifest[], topo: Topology): string[] {
       }
     }
   };
-  allowed("otel-collector", "4318", "/v1/traces");
-  allowed("zipkin", "9411", "/api/v2/spans");
+  allowed("otel-collector", Object.keys(topo.services), "4318", "/v1/traces");
+  allowed("zipkin", ["otel-collector"], "9411", "/api/v2/spans");
   return problems;
 }
