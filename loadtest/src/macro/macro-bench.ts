@@ -1,6 +1,7 @@
 // make bench's macro rounds: GetProduct direct to catalog (mTLS, edge identity) vs through the edge
 // (edge_ratio), the edge vs a bare grpc-js echo of the same response bytes (service_vs_echo_ratio),
-// PlaceOrder at 50 users through the edge, and RSS/CPU per mesh process. Interleaved rounds,
+// ListProducts through the edge, PlaceOrder at 50 users through the edge, SearchProducts at the
+// shop's size and at 100,000 products (search-bench.ts), and RSS/CPU per mesh process. Interleaved rounds,
 // medians. Writes bench/results/macro.json and bench/RESULTS.md; never fails on a figure.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -18,8 +19,9 @@ import { median } from "../latency.js";
 import { listProductIds } from "../shop-setup.js";
 import { ensureUsers } from "../users.js";
 import { summarizeReport } from "../summary.js";
-import { measureCpu, meshProcesses, rssMiB, sampleRssPeaks } from "./proc.js";
+import { measureCpu, meshProcesses, sampleRssPeaks, totalMiB, treeRssMiB } from "./proc.js";
 import { measureReads } from "./reads.js";
+import { SEARCH_QUERIES, searchBench } from "./search-bench.js";
 import { seedOrders } from "./seed-orders.js";
 import { renderResults, type Figure } from "./results-md.js";
 
@@ -51,7 +53,8 @@ async function main(): Promise<void> {
 
   const procs = meshProcesses(root);
   if (procs.length === 0) throw new Error("the mesh is not running: run make up first");
-  const rest: Record<string, number | undefined> = Object.fromEntries(procs.map((p) => [p.name, rssMiB(p.pid)]));
+  const searchProducts = intEnv("BENCH_SEARCH_PRODUCTS", 100_000);
+  const rest: Record<string, number | undefined> = treeRssMiB(procs);
 
   // The payload: one real product as catalog serves it, so the echo answers the same bytes.
   const client = createEdgeClient({ address: edge });
@@ -79,6 +82,8 @@ async function main(): Promise<void> {
   const targets = {
     direct: { target: catalogAddr, tls: { cacert: join(certs, "ca.pem"), cert: join(certs, "edge.pem"), key: join(certs, "edge-key.pem"), serverName: "catalog" } },
     edge: { target: edge },
+    // ListProducts through the edge, a page of 20 as the browse journey asks.
+    list: { target: edge, call: "shop.catalog.v2.CatalogService/ListProducts", data: JSON.stringify({ pageSize: 20 }) },
     echo: { target: `127.0.0.1:${echo.port}` },
     goTls: { target: `127.0.0.1:${goTls.port}`, tls: { cacert: join(certs, "ca.pem"), cert: join(certs, "edge.pem"), key: join(certs, "edge-key.pem"), serverName: "catalog" } },
     goPlain: { target: `127.0.0.1:${goPlain.port}` },
@@ -86,14 +91,16 @@ async function main(): Promise<void> {
   const perRound: Record<string, number[]> = {
     "direct rps": [], "edge rps": [], "echo rps": [], "go echo mTLS rps": [], "go echo plaintext rps": [],
     edge_ratio: [], service_vs_echo_ratio: [], catalog_vs_go_echo_ratio: [], node_vs_go_echo_plaintext_ratio: [],
-    "edge p99 ms": [], "orders/s": [], "PlaceOrder p99 ms": [], "orders/s at 50k": [], "PlaceOrder p99 ms at 50k": [],
+    "edge p99 ms": [], "list rps": [], "list p99 ms": [], "orders/s": [], "PlaceOrder p99 ms": [], "orders/s at 50k": [], "PlaceOrder p99 ms at 50k": [],
   };
   let ordersPlaced = 0;
   const errors: Record<string, number> = {};
   const loadPeaks: Record<string, number> = {};
+  let loadPeakTotal = 0;
   const cpu: Record<string, number> = {};
-  const keepPeaks = (p: Record<string, number>) => {
-    for (const [k, v] of Object.entries(p)) loadPeaks[k] = Math.max(loadPeaks[k] ?? 0, v);
+  const keepPeaks = (sample: ReturnType<typeof sampleRssPeaks>) => {
+    for (const [k, v] of Object.entries(sample.stop())) loadPeaks[k] = Math.max(loadPeaks[k] ?? 0, v);
+    loadPeakTotal = Math.max(loadPeakTotal, sample.total());
   };
 
   // Warm-up: connections, JIT and catalog's cache, so round 1 is not the odd one out. The load
@@ -114,20 +121,22 @@ async function main(): Promise<void> {
   try {
     for (let r = 0; r < rounds; r++) {
       // Rotate the order each round so none of the three always runs first (or right after checkout).
-      const order = (["direct", "edge", "echo", "goTls", "goPlain"] as const).map((_, i, a) => a[(i + r) % a.length]!);
+      const order = (["direct", "edge", "list", "echo", "goTls", "goPlain"] as const).map((_, i, a) => a[(i + r) % a.length]!);
       const rps: Record<string, number> = {};
       for (const kind of order) {
         const peaks = sampleRssPeaks(procs);
         const report = await runGhz({ ...base, ...targets[kind], name: `${kind}-r${r + 1}`, jsonOut: join(outDir, `${kind}-r${r + 1}.json`) });
-        keepPeaks(peaks.stop());
+        keepPeaks(peaks);
         const row = summarizeReport(kind, report, "");
         rps[kind] = row.rps;
         for (const [code, n] of Object.entries(row.errors)) errors[`GetProduct ${kind}:${code}`] = (errors[`GetProduct ${kind}:${code}`] ?? 0) + n;
         if (kind === "edge") perRound["edge p99 ms"]!.push(row.p99);
+        if (kind === "list") perRound["list p99 ms"]!.push(row.p99);
       }
       perRound["direct rps"]!.push(rps.direct!);
       perRound["edge rps"]!.push(rps.edge!);
       perRound["echo rps"]!.push(rps.echo!);
+      perRound["list rps"]!.push(rps.list!);
       perRound["go echo mTLS rps"]!.push(rps.goTls!);
       perRound["go echo plaintext rps"]!.push(rps.goPlain!);
       perRound.catalog_vs_go_echo_ratio!.push(round2(rps.direct! / rps.goTls!));
@@ -138,10 +147,10 @@ async function main(): Promise<void> {
       const peaks = sampleRssPeaks(procs);
       const cpuUse = measureCpu(procs);
       const j = await checkout(orderSeconds * 1000);
-      keepPeaks(peaks.stop());
+      keepPeaks(peaks);
       for (const [k, v] of Object.entries(cpuUse.stop())) cpu[k] = round2((cpu[k] ?? 0) + v);
       console.log(`round ${r + 1}/${rounds}: direct ${rps.direct} rps, edge ${rps.edge} rps, echo ${rps.echo} rps, ` +
-        `go echo ${rps.goTls} rps (mTLS) / ${rps.goPlain} rps (plaintext)\n${formatJourney(j)}`);
+        `go echo ${rps.goTls} rps (mTLS) / ${rps.goPlain} rps (plaintext), ListProducts ${rps.list} rps\n${formatJourney(j)}`);
       perRound["orders/s"]!.push(j.ordersPerSecond);
       ordersPlaced += j.orders;
       perRound["PlaceOrder p99 ms"]!.push(j.steps.checkout?.p99 ?? 0);
@@ -161,6 +170,7 @@ async function main(): Promise<void> {
     orders: storedOrders, users: storedUsers,
   });
   console.log(`stored: ${seed.ordersBefore + seed.ordersAdded} orders (${seed.ordersAdded} seeded in ${seed.seedSeconds} s, index rebuilt in ${seed.rebuildSeconds} s), ${seed.usersBefore + seed.usersAdded} users`);
+  const fullPeaks = sampleRssPeaks(procs);
   for (let r = 0; r < rounds50k; r++) {
     const j = await checkout(orderSeconds * 1000);
     console.log(`round ${r + 1}/${rounds50k} at ${storedOrders} stored:\n${formatJourney(j)}`);
@@ -172,6 +182,15 @@ async function main(): Promise<void> {
   const reads = await measureReads(readClient, { users: loggedIn, calls: 500, concurrency: 10 });
   readClient.close();
   for (const [k, n] of Object.entries(reads.errors)) errors[`reads at 50k ${k}`] = n;
+  keepPeaks(fullPeaks);
+
+  const search = await searchBench({
+    root, mongoUrl: `mongodb://${ferretdb.host}:${ferretdb.port}/`, catalogAddr, tls: targets.direct.tls,
+    products: searchProducts, seconds, concurrency, outDir,
+  });
+  console.log(`SearchProducts p99 ms at 62 products ${JSON.stringify(search.p99Ms.fixture)}, at ${searchProducts} ${JSON.stringify(search.p99Ms.big)} ` +
+    `(seeded in ${search.seedSeconds} s, loaded in ${search.loadSeconds} s, that catalog ${search.bigCatalogRssMiB} MiB)`);
+  for (const [k, n] of Object.entries(search.errors)) errors[`SearchProducts ${k}`] = n;
 
   const med = (k: string) => round2(median(perRound[k]!));
   const orderErrors = Object.entries(errors).filter(([k]) => k.startsWith("journey")).reduce((a, [, n]) => a + n, 0);
@@ -180,6 +199,7 @@ async function main(): Promise<void> {
     Object.entries(cpu).map(([k, v]) => [k, ordersPlaced ? round2((v * 1000) / ordersPlaced) : 0]),
   );
   const cpuPerOrder = ordersPlaced ? round2((cpuTotal * 1000) / ordersPlaced) : 0;
+  const restTotal = totalMiB(rest);
   const empty = med("orders/s");
   const full = med("orders/s at 50k");
   const figures: Figure[] = [
@@ -187,6 +207,12 @@ async function main(): Promise<void> {
     { name: "service_vs_echo_ratio", value: med("service_vs_echo_ratio"), unit: "", target: "≥ 0.5", met: med("service_vs_echo_ratio") >= 0.5 },
     { name: "catalog_vs_go_echo_ratio", value: med("catalog_vs_go_echo_ratio"), unit: "", target: "≥ 0.5", met: med("catalog_vs_go_echo_ratio") >= 0.5 },
     { name: "node_vs_go_echo_plaintext_ratio", value: med("node_vs_go_echo_plaintext_ratio"), unit: "", target: "(what each runtime costs without TLS)", met: true },
+    { name: "listproducts_edge_rps", value: med("list rps"), unit: "calls/s", target: "≥ 2500", met: med("list rps") >= 2500 },
+    { name: "listproducts_edge_p99_ms", value: med("list p99 ms"), unit: "ms", target: "≤ 20", met: med("list p99 ms") <= 20 },
+    { name: "rss_rest_mib", value: restTotal, unit: "MiB", target: "≤ 600", met: restTotal <= 600 },
+    { name: "rss_peak_mib", value: loadPeakTotal, unit: "MiB", target: "≤ 850", met: loadPeakTotal <= 850 },
+    { name: "searchproducts_p99_ms_at_100k", value: search.worstP99Ms.big, unit: "ms",
+      target: `≤ 2× the ${search.worstP99Ms.fixture} ms at 62 products`, met: search.worstP99Ms.big <= 2 * search.worstP99Ms.fixture },
     { name: "placeorder_orders_per_s", value: empty, unit: "orders/s", target: "≥ 100 (goal 200)", met: empty >= 100 },
     { name: "placeorder_p99_ms", value: med("PlaceOrder p99 ms"), unit: "ms", target: "≤ 250 (goal 100)", met: med("PlaceOrder p99 ms") <= 250 },
     { name: "placeorder_errors", value: orderErrors, unit: "", target: "0", met: orderErrors === 0 },
@@ -207,12 +233,13 @@ async function main(): Promise<void> {
     `Load generators (ghz, the journey's Node process) run on the same ${cpus().length} cores as the mesh, so every figure includes their cost; CPU per process below (${round2(cpuTotal)} s of mesh CPU in ${rounds * orderSeconds} s of PlaceOrder) shows where checkout time goes.`,
     `At 50k: ${seed.ordersBefore + seed.ordersAdded} orders and ${seed.usersBefore + seed.usersAdded} users stored (seeded ones inserted the way the services insert them, books balanced), then ${rounds50k} more checkout rounds; GetOrder and ListOrders (page 20) 500 calls each, 10 in flight, and Login once per load user, through the edge.`,
     `cpu_ms_per_order = CPU seconds of each mesh process during the empty-store checkout rounds ÷ the ${ordersPlaced} orders confirmed in them; each order is one AddItem and one PlaceOrder; the load generator's own CPU is not counted.`,
-    "RSS: nginx is its master process (workers are not recorded by make up); at rest = before the first round, under load = peak sampled every 250 ms during the measures.",
+    "RSS: each process the mesh starts with its children (nginx's workers), the supervisor included; at rest = before the first round; peak = the highest sum of one sample, sampled every 250 ms during every GetProduct, ListProducts and checkout measure, the 50k rounds and reads included. rss_rest_mib and rss_peak_mib are those sums.",
+    `SearchProducts: ghz → catalog direct (mTLS), ${concurrency} workers, ${seconds} s per query, page 20, queries ${JSON.stringify(SEARCH_QUERIES)} (loadtest/src/macro/search-bench.ts); at 100k = a second catalog process on a database of ${searchProducts} copies of the fixtures, each with a serial; searchproducts_p99_ms_at_100k is the worst query's p99.`,
   ];
   const results = {
     date: new Date().toISOString(), machine, cores: cpus().length, commit, rounds,
     figures, perRound, rss: { rest, load: loadPeaks }, cpuSecondsDuringPlaceOrder: cpu, cpuMsPerOrder, ordersPlaced,
-    stored: seed, reads, errors,
+    stored: seed, reads, search, rssTotal: { rest: restTotal, peak: loadPeakTotal }, errors,
   };
   mkdirSync(join(root, "bench/results"), { recursive: true });
   writeFileSync(join(root, "bench/results/macro.json"), JSON.stringify(results, null, 2) + "\n");

@@ -1,4 +1,5 @@
-import { cpuSeconds, rssMiB, sampleRssPeaks } from "./proc.js";
+import { spawn } from "node:child_process";
+import { cpuSeconds, rssMiB, sampleRssPeaks, totalMiB, treeRssMiB, withChildren } from "./proc.js";
 import { flatten, renderResults } from "./results-md.js";
 
 describe("proc readings", () => {
@@ -14,9 +15,26 @@ describe("proc readings", () => {
     expect(rssMiB(2 ** 22 + 7)).toBeUndefined();
   });
 
-  it("keeps the peak RSS per name", () => {
-    const peaks = sampleRssPeaks([{ name: "me", pid: process.pid }], 10).stop();
+  it("keeps the peak RSS per name, and the peak of the total", () => {
+    const sample = sampleRssPeaks([{ name: "me", pid: process.pid }], 10);
+    const peaks = sample.stop();
     expect(peaks.me).toBeGreaterThan(10);
+    expect(sample.total()).toBe(peaks.me);
+  });
+
+  it("counts a process's children in its tree, as nginx's workers count in the edge", async () => {
+    const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    try {
+      await new Promise((r) => child.once("spawn", r));
+      expect(withChildren(process.pid)).toContain(child.pid);
+      expect(withChildren(child.pid!)).toEqual([child.pid]);
+      const tree = treeRssMiB([{ name: "me", pid: process.pid }, { name: "child", pid: child.pid! }]);
+      // The child's own RSS is part of this process's tree.
+      expect(tree.me).toBeGreaterThanOrEqual(rssMiB(process.pid)! + tree.child! - 1);
+      expect(totalMiB({ a: 1.25, b: 2, c: undefined })).toBe(3.3);
+    } finally {
+      child.kill();
+    }
   });
 });
 

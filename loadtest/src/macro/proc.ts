@@ -1,7 +1,7 @@
 // Per-process resource readings from /proc (Linux): resident memory and CPU time, for the pids the
 // local mesh recorded. Reading /proc costs nothing measurable, unlike attaching a profiler.
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** A process of the local mesh. */
 export interface MeshProcess {
@@ -31,6 +31,50 @@ export function rssMiB(pid: number): number | undefined {
   }
 }
 
+/** The parent pid of a pid, from /proc/<pid>/stat, or undefined when it is gone. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A pid and every descendant it has now (nginx's workers are children of its master), from /proc. */
+export function withChildren(pid: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const ppid = parentOf(Number(entry));
+    if (ppid !== undefined) children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+  }
+  const out: number[] = [];
+  for (const queue = [pid]; queue.length > 0;) {
+    const p = queue.shift()!;
+    out.push(p);
+    queue.push(...(children.get(p) ?? []));
+  }
+  return out;
+}
+
+/** RSS in MiB of each process with its descendants (each name's whole tree), leaving out the gone. */
+export function treeRssMiB(procs: readonly MeshProcess[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const p of procs) {
+    const own = rssMiB(p.pid);
+    if (own === undefined) continue;
+    const rest = withChildren(p.pid).slice(1).map(rssMiB).reduce<number>((a, b) => a + (b ?? 0), 0);
+    out[p.name] = Math.round((own + rest) * 10) / 10;
+  }
+  return out;
+}
+
+/** The sum of a reading's values, to one decimal. */
+export function totalMiB(rss: Record<string, number | undefined>): number {
+  return Math.round(Object.values(rss).reduce<number>((a, b) => a + (b ?? 0), 0) * 10) / 10;
+}
+
 /** User plus system CPU seconds a pid has used so far, or undefined when it is gone. */
 export function cpuSeconds(pid: number): number | undefined {
   try {
@@ -43,23 +87,31 @@ export function cpuSeconds(pid: number): number | undefined {
   }
 }
 
-/** Samples RSS of the processes every intervalMs and keeps each one's peak, until stopped. */
-export function sampleRssPeaks(procs: readonly MeshProcess[], intervalMs = 250): { stop(): Record<string, number> } {
+/**
+ * Samples the RSS of each process tree every intervalMs until stopped: stop() returns each one's
+ * peak, and total() the peak of their sum in one sample (the mesh's peak, not a sum of peaks).
+ */
+export function sampleRssPeaks(procs: readonly MeshProcess[], intervalMs = 250): { stop(): Record<string, number>; total(): number } {
   const peaks: Record<string, number> = {};
+  let total = 0;
   const take = () => {
-    for (const p of procs) {
-      const v = rssMiB(p.pid);
-      if (v !== undefined && v > (peaks[p.name] ?? 0)) peaks[p.name] = v;
-    }
+    const now = treeRssMiB(procs);
+    for (const [name, v] of Object.entries(now)) if (v > (peaks[name] ?? 0)) peaks[name] = v;
+    total = Math.max(total, totalMiB(now));
   };
   take();
   const timer = setInterval(take, intervalMs);
+  let stopped = false;
   return {
     stop() {
-      clearInterval(timer);
-      take();
+      if (!stopped) {
+        clearInterval(timer);
+        take();
+        stopped = true;
+      }
       return peaks;
     },
+    total: () => total,
   };
 }
 
