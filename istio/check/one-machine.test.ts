@@ -26,10 +26,21 @@ test("istiod gets every Istio object of the overlay unchanged, and each Gateway 
   for (const g of gateways) expect(g.spec.servers.map((s: { bind: string }) => s.bind)).toEqual(g.spec.servers.map(() => "127.0.0.1"));
 });
 
-test("every replica, the canary, the stores and the reflector get a WorkloadEntry and a Sidecar of their own", () => {
+test("reflection and health at the gateway go to catalog, which only the gateway gains for those paths", () => {
+  const vs = config.find((o) => o.kind === "VirtualService" && o.metadata.name === "edge-reflection")!;
+  expect(vs.spec.gateways).toEqual(objects.filter((o) => o.kind === "Gateway").map((g) => g.metadata.name));
+  expect(vs.spec.http[0].route).toEqual([{ destination: { host: "catalog.shop.svc.cluster.local", port: { number: 50052 } } }]);
+  const policy = config.find((o) => o.kind === "AuthorizationPolicy" && o.metadata.name === "edge-reflection")!;
+  expect(policy.spec).toEqual({ selector: { matchLabels: { app: "catalog" } }, action: "ALLOW", rules: [{
+    from: [{ source: { principals: ["cluster.local/ns/istio-system/sa/istio-ingressgateway-service-account"] } }],
+    to: [{ operation: { paths: ["/grpc.reflection.v1.ServerReflection/*", "/grpc.reflection.v1alpha.ServerReflection/*", "/grpc.health.v1.Health/*"] } }] }] });
+  expect(JSON.stringify(config)).not.toContain("reflector");
+});
+
+test("every replica, the canary and the stores get a WorkloadEntry and a Sidecar of their own", () => {
   expect(workloads.map((w) => `${w.pod} ${w.app}`).sort()).toEqual([
     "auth-0 auth", "cart-0 cart", "catalog-0 catalog", "catalog-1 catalog-2", "catalog-v2-0 catalog-v2", "mongo-0 ferretdb",
-    "order-0 order", "payment-0 payment", "recommendation-0 recommendation", "redis-0 redis", "reflector-0 reflector",
+    "order-0 order", "payment-0 payment", "recommendation-0 recommendation", "redis-0 redis",
   ]);
   expect(new Set(workloads.map((w) => w.ip)).size).toBe(workloads.length);
   const sidecars = new Map(config.filter((o) => o.kind === "Sidecar").map((o) => [o.metadata.name, o.spec]));
@@ -49,7 +60,7 @@ test("every replica, the canary, the stores and the reflector get a WorkloadEntr
 
 test("each app runs in istio mode with its Deployment's environment, the cluster's names turned into its egress IP", () => {
   const plans = istioPlan(topology, instances, workloads, gateway, secrets);
-  expect([...new Set(plans.map((p) => p.kind))]).toEqual(["control", "store", "proxy", "service", "reflector", "edge"]);
+  expect([...new Set(plans.map((p) => p.kind))]).toEqual(["control", "store", "proxy", "service", "edge"]);
   const order = plans.find((p) => p.name === "order")!;
   const egress = workloads.find((w) => w.app === "order")!.egressIp;
   expect(order.env).toMatchObject({ MESH_MODE: "istio", HOST: "127.0.0.1", PORT: "50055", MONGO_DB: "shop_order",

@@ -1,6 +1,6 @@
 // The one-machine mesh: `node runner/dist/cli.js up|down|status|pids|restart <service>`, run by
-// make up/down/status/restart (mk/local.mk). `up` starts FerretDB, Redis, every service, the
-// reflector and the nginx edge as detached processes, records their pids in .run/mesh.json, waits
+// make up/down/status/restart (mk/local.mk). `up` starts FerretDB, Redis, every service and
+// the nginx edge as detached processes, records their pids in .run/mesh.json, waits
 // until all are healthy, and returns. `down` stops exactly the recorded processes (checking each
 // pid still runs the command it recorded) and keeps .data/. A second `up` restarts only what is
 // not running. Between them, the supervisor `up` starts (supervise.ts) restarts whatever dies. What each command does is in its own file; this one only dispatches.

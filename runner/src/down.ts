@@ -9,9 +9,10 @@ export async function down(): Promise<void> {
   // Edge first, so clients stop arriving, then services, their sidecars (istio mode), istiod, the
   // observability processes (OBSERVE=1: after the services, which flush their last spans), and the
   // stores they use.
-  const order: ProcKind[] = ["edge", "reflector", "service", "proxy", "control", "observe", "store"];
-  for (const kind of order) {
-    const batch = mine.filter((p) => p.kind === kind);
+  const order: ProcKind[] = ["edge", "service", "proxy", "control", "observe", "store"];
+  // Then whatever an older runner recorded under a kind this one no longer starts (the reflector).
+  const batches = [...order.map((kind) => mine.filter((p) => p.kind === kind)), mine.filter((p) => !order.includes(p.kind))];
+  for (const batch of batches) {
     for (const p of batch) signal(p, "SIGTERM");
     const deadline = Date.now() + 15_000;
     while (batch.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

@@ -31,7 +31,7 @@ async function startEdge(): Promise<void> {
   const instances: Instance[] = await Promise.all(Object.keys(topology.services).map(async (service) => ({
     name: service, service, port: service === "catalog" ? catalogPort : await freePort(), adminPort: 0,
   })));
-  const conf = renderNginxConf(topology, buildRoutes(repo, topology), instances, { port: await freePort() },
+  const conf = renderNginxConf(topology, buildRoutes(repo, topology), instances,
     { certDir: mesh.certDir, runDir: dir, logDir: dir }, process.getuid?.() === 0);
   mkdirSync(join(dir, "tmp"), { recursive: true });
   writeFileSync(join(dir, "nginx.conf"), conf);

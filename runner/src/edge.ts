@@ -3,14 +3,14 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Topology } from "@shopmesh/mesh";
-import { certDir, logDir, nginxDir, REFLECTOR } from "./paths.js";
+import { certDir, logDir, nginxDir } from "./paths.js";
 import { renderNginxConf } from "./render/nginx.js";
 import type { Instance, Route } from "./routes.js";
 import { signal, type Proc } from "./supervisor.js";
 
 /** Writes .run/nginx/nginx.conf with upstreams for `instances`. */
 export function writeEdgeConf(topology: Topology, routes: Route[], instances: Instance[]): void {
-  writeFileSync(join(nginxDir, "nginx.conf"), renderNginxConf(topology, routes, instances, REFLECTOR,
+  writeFileSync(join(nginxDir, "nginx.conf"), renderNginxConf(topology, routes, instances,
     { certDir, runDir: nginxDir, logDir }, process.getuid?.() === 0));
 }
 

@@ -12,6 +12,3 @@ export const nginxDir = join(run, "nginx");
 export const stateFile = join(run, "mesh.json");
 export const dataDir = join(repo, ".data");
 export const topologyFile = join(repo, "mesh", "topology.json");
-
-/** The reflector: reflection of every service, for the edge. Not a shop service. */
-export const REFLECTOR = { port: 50050, adminPort: 9090 };

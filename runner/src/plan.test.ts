@@ -1,7 +1,7 @@
 // The runner's pure parts against the real mesh/topology.json and gen/shop.binpb: replica counts,
 // the process plan and the nginx config. Nothing is started.
 import { loadTopology } from "@shopmesh/mesh";
-import { certDir, logDir, nginxDir, REFLECTOR, repo, topologyFile } from "./paths.js";
+import { certDir, logDir, nginxDir, repo, topologyFile } from "./paths.js";
 import { plan, replicasFrom } from "./plan.js";
 import { renderNginxConf } from "./render/nginx.js";
 import { buildInstances, buildRoutes, REPLICA_PORT_STEP } from "./routes.js";
@@ -16,26 +16,25 @@ test("replicas come from the running mesh, REPLICAS_<service> overrides, 1 to 3 
   expect(() => replicasFrom({ REPLICAS_cart: "4" }, [])).toThrow("REPLICAS_cart=4: replicas must be 1 to 3");
 });
 
-test("the plan starts stores, every replica, the reflector and the edge, in that order", () => {
+test("the plan starts stores, every replica and the edge, in that order", () => {
   const instances = buildInstances(topology, { catalog: 2 });
   const plans = plan(topology, instances);
   // Every service of the topology in its order, catalog twice; not a pinned list, so adding a
   // service (docs/adding-a-service.md) needs no edit here.
   const services = Object.keys(topology.services).flatMap((s) => (s === "catalog" ? ["catalog", "catalog-2"] : [s]));
   expect(services.slice(0, 6)).toEqual(["auth", "catalog", "catalog-2", "cart", "payment", "order"]);
-  expect(plans.map((p) => p.name)).toEqual(["ferretdb", "redis", ...services, "reflector", "edge"]);
+  expect(plans.map((p) => p.name)).toEqual(["ferretdb", "redis", ...services, "edge"]);
   const catalog2 = plans.find((p) => p.name === "catalog-2")!;
   expect(catalog2.port).toBe(topology.services.catalog!.port + REPLICA_PORT_STEP);
   expect(catalog2.env!.CATALOG_ADDR).toBe("ipv4:127.0.0.1:50052,127.0.0.1:50062");
   expect(catalog2.env!.MESH_TOPOLOGY).toBe(topologyFile);
-  expect(plans.find((p) => p.name === "reflector")!.command[1]).toBe(`${repo}/runner/dist/reflector.js`);
   expect(plans.find((p) => p.name === "recommendation")!.cwd).toBe(`${repo}/services/recommendation`);
 });
 
 test("the nginx config has an exact location per RPC and an upstream server per replica", () => {
   const instances = buildInstances(topology, { catalog: 2 });
   const routes = buildRoutes(repo, topology);
-  const conf = renderNginxConf(topology, routes, instances, REFLECTOR, { certDir, runDir: nginxDir, logDir }, false);
+  const conf = renderNginxConf(topology, routes, instances, { certDir, runDir: nginxDir, logDir }, false);
   const rpcs = Object.values(topology.services).reduce((n, s) => n + Object.keys(s.methods).length, 0);
   expect(routes).toHaveLength(rpcs);
   // Each upstream is verified against its own service's name (issue 14), never a shared one.
@@ -44,4 +43,9 @@ test("the nginx config has an exact location per RPC and an upstream server per 
   expect(conf).toContain("server 127.0.0.1:50052 max_fails=0;\n    server 127.0.0.1:50062 max_fails=0;");
   expect(conf).toContain(`listen ${topology.edge.host}:${topology.edge.port} http2;`);
   expect(conf).not.toContain("user root;");
+  // Reflection and health go to catalog, which reflects every service; no process of their own.
+  for (const prefix of ["/grpc.reflection.", "/grpc.health.v1.Health/"]) {
+    expect(conf).toContain(`location ^~ ${prefix} {\n      grpc_pass grpcs://catalog;\n      grpc_ssl_name catalog;\n    }`);
+  }
+  expect(conf).not.toContain("reflector");
 });

@@ -1,9 +1,9 @@
 // What the local mesh runs, derived from mesh/topology.json: the two stores, every service replica
-// with its environment, the reflector and the nginx edge, each with its command line. Pure: it
+// with its environment, and the nginx edge, each with its command line. Pure: it
 // starts nothing (supervisor.ts does).
 import { join } from "node:path";
 import type { Topology } from "@shopmesh/mesh";
-import { certDir, dataDir, logDir, nginxDir, REFLECTOR, repo, run, topologyFile } from "./paths.js";
+import { certDir, dataDir, logDir, nginxDir, repo, run, topologyFile } from "./paths.js";
 import type { Instance } from "./routes.js";
 import type { Plan, Proc } from "./supervisor.js";
 
@@ -70,7 +70,7 @@ export function servicePlan(topology: Topology, instance: Instance, instances: I
     cwd: python ? join(repo, "services", instance.service) : undefined };
 }
 
-/** Every process of the mesh, in start order: stores, services, reflector, edge. */
+/** Every process of the mesh, in start order: stores, services, edge. */
 export function plan(topology: Topology, instances: Instance[]): Plan[] {
   const { ferretdb, redis } = topology.stores;
   const plans: Plan[] = [
@@ -82,11 +82,6 @@ export function plan(topology: Topology, instances: Instance[]): Plan[] {
         "--dir", join(dataDir, "redis"), "--appendonly", "yes", "--appendfsync", "everysec",
         "--save", "", "--loglevel", "warning"] },
     ...instances.map((i) => servicePlan(topology, i, instances)),
-    { name: "reflector", kind: "reflector", port: REFLECTOR.port, adminPort: REFLECTOR.adminPort,
-      command: [process.execPath, join(repo, "runner", "dist", "reflector.js")],
-      env: { MESH_MODE: "local", MESH_CERT_DIR: certDir, MESH_TOPOLOGY: topologyFile,
-        JWKS_URL: `http://127.0.0.1:${topology.services.auth!.adminPort}/.well-known/jwks.json`,
-        PORT: String(REFLECTOR.port), ADMIN_PORT: String(REFLECTOR.adminPort) } },
     { name: "edge", kind: "edge", port: topology.edge.port,
       command: ["/usr/sbin/nginx", "-p", nginxDir, "-c", join(nginxDir, "nginx.conf"),
         "-e", join(logDir, "edge-error.log")] },

@@ -9,7 +9,7 @@ import { probe, tcpOpen } from "./health.js";
 import { logDir, repo, stateFile } from "./paths.js";
 
 /** What a process is to the mesh; it decides the start and stop order and how it is probed. */
-export type ProcKind = "store" | "control" | "proxy" | "observe" | "service" | "reflector" | "edge" | "supervisor";
+export type ProcKind = "store" | "control" | "proxy" | "observe" | "service" | "edge" | "supervisor";
 
 /** How a process is probed when not as its kind says (health.ts): an HTTP URL that answers 200 when
  * ready, or gRPC health in plaintext (an app behind its sidecar in istio mode). */

@@ -1,4 +1,4 @@
-// `up`: starts whatever of the mesh is not running, in order (stores, services, reflector, edge),
+// `up`: starts whatever of the mesh is not running, in order (stores, services, edge),
 // each healthy before the next kind starts. A second `up` restarts only what is not running.
 // MESH=istio runs the real data plane instead (istio/plan.ts): istiod and an Envoy sidecar per
 // replica, configured from the rendered overlay of istio/, and the ingress gateway as the edge.
@@ -111,7 +111,7 @@ export async function up(): Promise<void> {
     writeProxyCerts(topology, istio.workloads);
   } else {
     // The dev CA and a certificate per identity, made once (kept across restarts, never committed).
-    makeDevCerts(certDir, [...Object.keys(topology.services), "edge", "reflector"]);
+    makeDevCerts(certDir, [...Object.keys(topology.services), "edge"]);
     writeEdgeConf(topology, buildRoutes(repo, topology), instances);
   }
   if (observe) writePrometheusFiles(topology, instances);
@@ -119,8 +119,8 @@ export async function up(): Promise<void> {
   const procs = [...state];
   // Istio mode: istiod first, so a manifest it refuses starts nothing else (its message is the
   // error), then each proxy before its app (holdApplicationUntilProxyStarts).
-  const order: ProcKind[] = istio ? ["control", "store", "observe", "proxy", "service", "reflector", "edge"]
-    : ["store", "observe", "service", "reflector", "edge"];
+  const order: ProcKind[] = istio ? ["control", "store", "observe", "proxy", "service", "edge"]
+    : ["store", "observe", "service", "edge"];
   for (const kind of order) {
     const batch = missing.filter((p) => p.kind === kind);
     if (kind === "edge" && !istio && batch.length > 0) {

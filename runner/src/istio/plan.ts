@@ -1,6 +1,6 @@
 // What `make up MESH=istio` runs, in start order: istiod, the two stores (as in local mode), a
-// pilot-agent (and its Envoy) per replica, each service in MESH_MODE=istio behind its sidecar, the
-// reflector, and the ingress gateway on the edge's address. Every flag and variable is explained
+// pilot-agent (and its Envoy) per replica, each service in MESH_MODE=istio behind its sidecar, and
+// the ingress gateway on the edge's address. Every flag and variable is explained
 // in docs/istio-local.md. Pure: it starts nothing (up-istio.ts does).
 import { join } from "node:path";
 import type { Topology } from "@shopmesh/mesh";
@@ -117,13 +117,6 @@ export function istioPlan(topology: Topology, instances: Instance[], workloads: 
     namespace: w.namespace, serviceAccount: w.serviceAccount, labels: w.labels }));
   const apps: Plan[] = [];
   for (const w of workloads) {
-    if (w.app === "reflector") {
-      // Local mode's reflector, on the same ports, behind its sidecar (it reads identities from XFCC).
-      const reflector = local.find((p) => p.kind === "reflector")!;
-      apps.push({ ...reflector, probe: { grpc: "plaintext" }, env: { ...behindSidecar(reflector.env!), MESH_MODE: "istio",
-        HOST: "127.0.0.1", MESH_TRUST_DOMAIN: ISTIO_TRUST_DOMAIN, MESH_GATEWAY_NAMESPACE: GATEWAY_NAMESPACE } });
-      continue;
-    }
     const instance = w.instance;
     if (!w.service || !instance) continue; // a store: the same process as in local mode, behind its sidecar
     const base = servicePlan(topology, instance, instances);
@@ -143,7 +136,7 @@ export function istioPlan(topology: Topology, instances: Instance[], workloads: 
   }
   const gatewayProxy = proxyPlan({ name: "gateway", pod: "istio-ingressgateway-0", index: GATEWAY_INDEX, type: "router",
     ip: gateway.ip, namespace: GATEWAY_NAMESPACE, serviceAccount: GATEWAY_ACCOUNT, labels: GATEWAY_LABELS });
-  // Probed as the local edge is: grpc.health.v1 Check through its port (routed to the reflector).
+  // Probed as the local edge is: grpc.health.v1 Check through its port (routed to catalog).
   const edge: Plan = { ...gatewayProxy, port: gateway.port, adminPort: proxyPorts(GATEWAY_INDEX).status, probe: { grpc: "plaintext" } };
   return [istiod, ...stores, ...proxies, ...apps, edge];
 }

@@ -8,12 +8,11 @@
 //     the app's own port on 127.0.0.1, egress listeners on 127.0.2.N, which the app dials;
 //   - the ingress gateway's ServiceEntry and WorkloadEntry, and each Gateway with `bind`, so it
 //     listens where the local edge does (127.0.0.1:8080) rather than on every address;
-//   - the reflector (reflection and health at the edge, as nginx routes them locally), which is
-//     not part of the cluster's manifests.
+//   - reflection and health at the gateway, routed to catalog as nginx routes them locally (catalog
+//     reflects every service), which the cluster's manifests do not expose.
 // Each replica's environment is its Deployment's (ConfigMap and env), with the cluster's names
 // turned into the replica's egress address. Pure: it writes and starts nothing.
 import type { Topology } from "@shopmesh/mesh";
-import { REFLECTOR } from "../paths.js";
 import { REPLICA_PORT_STEP, type Instance } from "../routes.js";
 
 /** One rendered Kubernetes object; only the fields read here are typed. */
@@ -35,15 +34,15 @@ export interface IngressPort {
   appPort: number;
 }
 
-/** One replica behind a sidecar: a shop service, a store, or the reflector. */
+/** One replica behind a sidecar: a shop service or a store. */
 export interface Workload {
-  /** The proxy's name (and pod name): catalog-0, catalog-v2-0, mongo-0, reflector-0. */
+  /** The proxy's name (and pod name): catalog-0, catalog-v2-0, mongo-0. */
   pod: string;
-  /** The process the app is in the local runner: catalog, catalog-2, catalog-v2, ferretdb, redis, reflector. */
+  /** The process the app is in the local runner: catalog, catalog-2, catalog-v2, ferretdb, redis. */
   app: string;
   /** The topology service it is (catalog for catalog-v2), or undefined for a store. */
   service?: string;
-  /** The service replica it runs, with its app ports (the canary's own); undefined for a store or the reflector. */
+  /** The service replica it runs, with its app ports (the canary's own); undefined for a store. */
   instance?: Instance;
   namespace: string;
   serviceAccount: string;
@@ -77,8 +76,8 @@ export const GATEWAY_NAMESPACE = "istio-system";
 export const GATEWAY_ACCOUNT = "istio-ingressgateway-service-account";
 /** Gateway pods carry this label; the overlay's Gateway selects it. */
 export const GATEWAY_LABELS = { istio: "ingressgateway" };
-/** The reflector's Kubernetes-style name and port (it is not in the cluster's manifests). */
-const REFLECTOR_SERVICE = "reflector";
+/** The Service that answers reflection and health at the gateway (as at the local edge). */
+const REFLECTION_SERVICE = "catalog";
 
 const ISTIO_NETWORKING = "networking.istio.io/v1";
 const ISTIO_SECURITY = "security.istio.io/v1";
@@ -169,10 +168,6 @@ export function renderIstio(objects: Manifest[], topology: Topology, instances: 
         serviceAccount: tpl.spec.serviceAccountName ?? "default", labels: all, ingress, ...environment });
     });
   }
-  const reflectorPort = REFLECTOR.port;
-  workloads.push({ ...nextIps(), pod: "reflector-0", app: "reflector", namespace: shopNs, serviceAccount: REFLECTOR_SERVICE,
-    labels: { app: REFLECTOR_SERVICE, "shopmesh.local/replica": "reflector-0" },
-    ingress: [{ port: reflectorPort, name: "grpc", protocol: "GRPC", appPort: reflectorPort }], env: {}, secretEnv: {}, secretFiles: {} });
 
   for (const w of workloads) {
     config.push({ apiVersion: ISTIO_NETWORKING, kind: "WorkloadEntry", metadata: { name: w.pod, namespace: w.namespace, labels: w.labels },
@@ -184,7 +179,7 @@ export function renderIstio(objects: Manifest[], topology: Topology, instances: 
         egress: [...egressPorts].map(([port, p]) => ({ port: { number: port, protocol: protocolOf(p), name: `egress-${port}` },
           bind: w.egressIp, hosts: ["./*"] })) } });
   }
-  config.push(...reflectorConfig(shopNs, reflectorPort, objects));
+  config.push(...reflectionConfig(shopNs, objects));
   config.push(...gatewayConfig(objects, gateway));
   return { config, workloads };
 }
@@ -225,21 +220,21 @@ function environmentOf(container: any, volumes: any[], configMaps: Map<string, R
   return { env, secretEnv, secretFiles };
 }
 
-/** The reflector behind its sidecar: reached from the gateway only, for reflection and health. */
-function reflectorConfig(ns: string, port: number, objects: Manifest[]): Manifest[] {
-  const host = `${REFLECTOR_SERVICE}.${ns}.svc.cluster.local`;
+/** Reflection and health at the gateway: routed to catalog, which the gateway may call for them only. */
+function reflectionConfig(ns: string, objects: Manifest[]): Manifest[] {
+  const service = objects.find((o) => o.kind === "Service" && o.metadata.name === REFLECTION_SERVICE && (o.metadata.namespace ?? "default") === ns);
+  const port = service?.spec?.ports?.find((p: { name?: string; appProtocol?: string }) => protocolOf(p) === "GRPC")?.port;
+  if (typeof port !== "number") throw new Error(`istio: the overlay has no gRPC port on Service ${REFLECTION_SERVICE} in ${ns}`);
+  const host = `${REFLECTION_SERVICE}.${ns}.svc.cluster.local`;
   const gateways = objects.filter((o) => o.kind === "Gateway").map((g) => g.metadata.name);
   const paths = ["/grpc.reflection.v1.ServerReflection/*", "/grpc.reflection.v1alpha.ServerReflection/*", "/grpc.health.v1.Health/*"];
   return [
-    { apiVersion: ISTIO_NETWORKING, kind: "ServiceEntry", metadata: { name: REFLECTOR_SERVICE, namespace: ns },
-      spec: { hosts: [host], location: "MESH_INTERNAL", resolution: "STATIC",
-        ports: [{ number: port, name: "grpc-reflector", protocol: "GRPC", targetPort: port }],
-        workloadSelector: { labels: { app: REFLECTOR_SERVICE } } } },
-    { apiVersion: ISTIO_SECURITY, kind: "AuthorizationPolicy", metadata: { name: REFLECTOR_SERVICE, namespace: ns },
-      spec: { selector: { matchLabels: { app: REFLECTOR_SERVICE } }, action: "ALLOW",
+    // Catalog's own policy lets only the shop's workloads reach these paths; this adds the gateway.
+    { apiVersion: ISTIO_SECURITY, kind: "AuthorizationPolicy", metadata: { name: "edge-reflection", namespace: ns },
+      spec: { selector: { matchLabels: { app: REFLECTION_SERVICE } }, action: "ALLOW",
         rules: [{ from: [{ source: { principals: [`cluster.local/ns/${GATEWAY_NAMESPACE}/sa/${GATEWAY_ACCOUNT}`] } }],
           to: [{ operation: { paths } }] }] } },
-    // As nginx does locally: reflection of every service, and the edge's own health.
+    // As nginx does locally: reflection of every service, and health.
     { apiVersion: ISTIO_NETWORKING, kind: "VirtualService", metadata: { name: "edge-reflection", namespace: ns },
       spec: { hosts: ["*"], gateways, http: [{ name: "reflection-and-health",
         match: [{ uri: { prefix: "/grpc.reflection." } }, { uri: { prefix: "/grpc.health.v1.Health/" } }],

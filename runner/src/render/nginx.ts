@@ -16,10 +16,8 @@ export interface EdgePaths {
   logDir: string;
 }
 
-/** The place that reflects every service, so `grpcurl 127.0.0.1:8080 list` lists them all. */
-export interface ReflectorAddress {
-  port: number;
-}
+/** The service that answers reflection (of every service) and health at the edge. */
+export const REFLECTION_SERVICE = "catalog";
 
 /**
  * Stream limits at the edge: per client address (as the services' own per-caller cap, MeshLimits
@@ -30,7 +28,7 @@ export const EDGE_STREAMS = { perClient: 32, total: 2048 };
 
 /** Renders nginx.conf for the edge. */
 export function renderNginxConf(topology: Topology, routes: Route[], instances: Instance[],
-  reflector: ReflectorAddress, paths: EdgePaths, runAsRoot: boolean): string {
+  paths: EdgePaths, runAsRoot: boolean): string {
   const upstreams = Object.keys(topology.services).map((service) => {
     const servers = instances.filter((i) => i.service === service)
       .map((i) => `    server 127.0.0.1:${i.port} max_fails=0;`).join("\n");
@@ -92,23 +90,20 @@ http {
   grpc_next_upstream_timeout 5s;
 
 ${upstreams.join("\n")}
-  upstream reflector {
-    server 127.0.0.1:${reflector.port};
-    keepalive 8;
-  }
 
   server {
     listen ${topology.edge.host}:${topology.edge.port} http2;
 
 ${locations.join("\n")}
-    # Reflection knows every service; health here is the edge's own view of the mesh.
+    # Reflection of every service, and health: catalog answers both (it reflects the whole
+    # contract set), on any of its replicas; nginx's default tries the next one on an error.
     location ^~ /grpc.reflection. {
-      grpc_pass grpcs://reflector;
-      grpc_ssl_name reflector;
+      grpc_pass grpcs://${REFLECTION_SERVICE};
+      grpc_ssl_name ${REFLECTION_SERVICE};
     }
     location ^~ /grpc.health.v1.Health/ {
-      grpc_pass grpcs://reflector;
-      grpc_ssl_name reflector;
+      grpc_pass grpcs://${REFLECTION_SERVICE};
+      grpc_ssl_name ${REFLECTION_SERVICE};
     }
     # A stream past the edge's limits: RESOURCE_EXHAUSTED, as the services answer past theirs.
     location @too_many_streams {

@@ -74,6 +74,10 @@ export async function startServer(config: CatalogServerConfig): Promise<{ port: 
       ],
       config: config.mesh,
       logger: log,
+      // The edge's reflection target: catalog, the browse service every shopper reaches first,
+      // lists every service of the contracts, so `grpcurl 127.0.0.1:8080 list` shows them all
+      // without a process of its own for it (docs/architecture.md, "Reflection").
+      reflection: { all: true },
     });
   } catch (err) {
     await sync.close();
