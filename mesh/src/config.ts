@@ -6,6 +6,7 @@ import type { JWTVerifyGetKey } from "jose";
 import { defaultTopologyPath, loadTopology, type Topology } from "./topology.js";
 import type { TrustPolicy } from "./identity.js";
 import { parseFault, type FaultConfig } from "./fault.js";
+import { defaultAccessLog, type AccessLogConfig } from "./access-log.js";
 
 /** local: the app does mTLS, retries, breakers; istio: plaintext behind the sidecar, app retries off. */
 export type MeshMode = "local" | "istio";
@@ -74,6 +75,8 @@ export interface MeshConfig {
   host?: string;
   /** The fault knob (MESH_FAULT_*, off unless set): see fault.ts. */
   fault?: FaultConfig;
+  /** Which calls get an access log line (access-log.ts); default defaultAccessLog. */
+  accessLog?: AccessLogConfig;
 }
 
 /**
@@ -99,7 +102,8 @@ export function loadTlsMaterial(certDir: string, name: string): TlsMaterial {
  * Builds the MeshConfig from the environment: MESH_MODE (local|istio, default local), MESH_SERVICE_NAME
  * (or `name`), MESH_CERT_DIR (default .run/certs of the cwd; local mode), JWKS_URL, JWT_ISSUER,
  * JWT_AUDIENCE, MESH_TOPOLOGY, MESH_MAX_MESSAGE_BYTES, MESH_MAX_DEADLINE_MS, MESH_MAX_CONCURRENT_CALLS,
- * MESH_MAX_CONCURRENT_STREAMS, MESH_MAX_STREAMS_PER_CALLER, MESH_MAX_STREAM_LIFETIME_MS, and the
+ * MESH_MAX_CONCURRENT_STREAMS, MESH_MAX_STREAMS_PER_CALLER, MESH_MAX_STREAM_LIFETIME_MS,
+ * MESH_ACCESS_LOG_SAMPLE and MESH_ACCESS_LOG_SLOW_MS (access-log.ts), and the
  * fault knob MESH_FAULT_UNAVAILABLE_RATE and MESH_FAULT_DELAY_MS (fault.ts).
  * Throws at start when something required is missing or malformed.
  */
@@ -123,8 +127,12 @@ export function loadMeshConfig(env: NodeJS.ProcessEnv = process.env, name?: stri
     maxStreamLifetimeMs: intEnv(env, "MESH_MAX_STREAM_LIFETIME_MS", defaultLimits.maxStreamLifetimeMs),
   };
   const host = env.HOST || (mode === "istio" ? "0.0.0.0" : "127.0.0.1");
+  const accessLog: AccessLogConfig = {
+    sampleOneIn: intEnv(env, "MESH_ACCESS_LOG_SAMPLE", defaultAccessLog.sampleOneIn),
+    slowMs: intEnv(env, "MESH_ACCESS_LOG_SLOW_MS", defaultAccessLog.slowMs),
+  };
   return { mode, name: self, certDir, tls, jwt, topology, limits, trust: trustPolicy(mode, topology, env), host,
-    fault: parseFault(env) };
+    fault: parseFault(env), accessLog };
 }
 
 /**

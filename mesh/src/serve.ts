@@ -8,6 +8,7 @@ import { Server, ServerCredentials, status as grpcStatus, type ServerUnaryCall, 
 import { create, fromBinary, isMessage, toBinary, type DescMessage, type DescMethod, type DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { MeshConfig } from "./config.js";
+import { defaultAccessLog, keepsLine } from "./access-log.js";
 import { runWithInboundCall, type InboundCall } from "./context.js";
 import { toConnectError } from "./errors.js";
 import { addHealth } from "./health.js";
@@ -135,6 +136,7 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
   const { config } = opts;
   const log = opts.logger ?? createLogger(opts.name);
   const accessLog = log.isLevelEnabled("info");
+  const sampling = config.accessLog ?? defaultAccessLog;
   const limits = config.limits;
   const server = new Server({
     "grpc.max_receive_message_length": limits.maxMessageBytes,
@@ -184,9 +186,12 @@ export async function serve(opts: ServeOptions): Promise<MeshServer> {
     m.metrics.finish(code, seconds);
     spans?.end(inbound, code, err?.rawMessage); // tracing
     if (!accessLog) return;
+    const ms = Math.round(seconds * 10_000) / 10;
+    // Tracing decided inbound.traceFlags when it is on: a kept trace keeps its lines.
+    if (!keepsLine(sampling, { code, ms, traceId: inbound?.traceId, traced: spans !== undefined && inbound?.traceFlags === "01" })) return;
     const line = {
       trace_id: inbound?.traceId, span_id: inbound?.spanId, method: m.path, code: code === 0 ? "OK" : Code[code],
-      ms: Math.round(seconds * 10_000) / 10, caller: inbound?.caller, user: inbound?.user?.id,
+      ms, caller: inbound?.caller, user: inbound?.user?.id,
       error: err?.rawMessage,
     };
     if (code === Code.Internal || code === Code.Unknown) log.error(line, "rpc");
