@@ -19,7 +19,7 @@ import { median } from "../latency.js";
 import { listProductIds } from "../shop-setup.js";
 import { ensureUsers } from "../users.js";
 import { summarizeReport } from "../summary.js";
-import { measureCpu, meshProcesses, sampleRssPeaks, totalMiB, treeRssMiB } from "./proc.js";
+import { measureCpu, meshProcesses, sampleRssPeaks, totalMiB, treeRssMiB, youngestAgeSeconds } from "./proc.js";
 import { measureReads } from "./reads.js";
 import { SEARCH_QUERIES, searchBench } from "./search-bench.js";
 import { seedOrders } from "./seed-orders.js";
@@ -54,6 +54,14 @@ async function main(): Promise<void> {
   const procs = meshProcesses(root);
   if (procs.length === 0) throw new Error("the mesh is not running: run make up first");
   const searchProducts = intEnv("BENCH_SEARCH_PRODUCTS", 100_000);
+  // At rest means settled: V8 gives back the heap its start-up grew after about a minute of quiet
+  // (a fresh catalog: 109 MiB at 15 s, 84 MiB at 60 s), so a mesh just started waits first.
+  const settleSeconds = intEnv("BENCH_REST_SETTLE_SECONDS", 90);
+  const age = youngestAgeSeconds(procs);
+  if (age < settleSeconds) {
+    console.log(`bench: the mesh started ${Math.round(age)} s ago; waiting ${Math.ceil(settleSeconds - age)} s for it to settle before reading RSS at rest`);
+    await new Promise((r) => setTimeout(r, (settleSeconds - age) * 1000));
+  }
   const rest: Record<string, number | undefined> = treeRssMiB(procs);
 
   // The payload: one real product as catalog serves it, so the echo answers the same bytes.
@@ -233,7 +241,7 @@ async function main(): Promise<void> {
     `Load generators (ghz, the journey's Node process) run on the same ${cpus().length} cores as the mesh, so every figure includes their cost; CPU per process below (${round2(cpuTotal)} s of mesh CPU in ${rounds * orderSeconds} s of PlaceOrder) shows where checkout time goes.`,
     `At 50k: ${seed.ordersBefore + seed.ordersAdded} orders and ${seed.usersBefore + seed.usersAdded} users stored (seeded ones inserted the way the services insert them, books balanced), then ${rounds50k} more checkout rounds; GetOrder and ListOrders (page 20) 500 calls each, 10 in flight, and Login once per load user, through the edge.`,
     `cpu_ms_per_order = CPU seconds of each mesh process during the empty-store checkout rounds ÷ the ${ordersPlaced} orders confirmed in them; each order is one AddItem and one PlaceOrder; the load generator's own CPU is not counted.`,
-    "RSS: each process the mesh starts with its children (nginx's workers), the supervisor included; at rest = before the first round; peak = the highest sum of one sample, sampled every 250 ms during every GetProduct, ListProducts and checkout measure, the 50k rounds and reads included. rss_rest_mib and rss_peak_mib are those sums.",
+    `RSS: each process the mesh starts with its children (nginx's workers), the supervisor included; at rest = before the first round, once every process has run for ${settleSeconds} s; peak = the highest sum of one sample, sampled every 250 ms during every GetProduct, ListProducts and checkout measure, the 50k rounds and reads included. rss_rest_mib and rss_peak_mib are those sums.`,
     `SearchProducts: ghz → catalog direct (mTLS), ${concurrency} workers, ${seconds} s per query, page 20, queries ${JSON.stringify(SEARCH_QUERIES)} (loadtest/src/macro/search-bench.ts); at 100k = a second catalog process on a database of ${searchProducts} copies of the fixtures, each with a serial; searchproducts_p99_ms_at_100k is the worst query's p99.`,
   ];
   const results = {

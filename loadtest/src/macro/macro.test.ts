@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { cpuSeconds, rssMiB, sampleRssPeaks, totalMiB, treeRssMiB, withChildren } from "./proc.js";
+import { cpuSeconds, rssMiB, sampleRssPeaks, totalMiB, treeRssMiB, withChildren, youngestAgeSeconds } from "./proc.js";
 import { flatten, renderResults } from "./results-md.js";
 
 describe("proc readings", () => {
@@ -32,6 +32,11 @@ describe("proc readings", () => {
       // The child's own RSS is part of this process's tree.
       expect(tree.me).toBeGreaterThanOrEqual(rssMiB(process.pid)! + tree.child! - 1);
       expect(totalMiB({ a: 1.25, b: 2, c: undefined })).toBe(3.3);
+      // The child just started; this process has run for longer than the child.
+      const age = youngestAgeSeconds([{ name: "me", pid: process.pid }, { name: "child", pid: child.pid! }]);
+      expect(age).toBeGreaterThanOrEqual(0);
+      expect(age).toBeLessThan(5);
+      expect(youngestAgeSeconds([{ name: "me", pid: process.pid }])).toBeGreaterThanOrEqual(age);
     } finally {
       child.kill();
     }

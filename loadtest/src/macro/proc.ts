@@ -75,6 +75,22 @@ export function totalMiB(rss: Record<string, number | undefined>): number {
   return Math.round(Object.values(rss).reduce<number>((a, b) => a + (b ?? 0), 0) * 10) / 10;
 }
 
+/** Seconds since the youngest of the processes started (/proc/<pid>/stat field 22, in clock ticks). */
+export function youngestAgeSeconds(procs: readonly MeshProcess[]): number {
+  const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
+  let youngest = Infinity;
+  for (const p of procs) {
+    try {
+      const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
+      const started = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]) / 100; // USER_HZ = 100
+      youngest = Math.min(youngest, uptime - started);
+    } catch {
+      // gone: it does not hold the measure back
+    }
+  }
+  return youngest === Infinity ? 0 : youngest;
+}
+
 /** User plus system CPU seconds a pid has used so far, or undefined when it is gone. */
 export function cpuSeconds(pid: number): number | undefined {
   try {
