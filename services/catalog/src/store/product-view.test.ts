@@ -107,6 +107,69 @@ describe("search", () => {
     expect(view.size).toBe(kept.length);
     for (const q of queries(kept, 200)) expect({ q, ids: ids(view.search(q, 500)) }).toEqual({ q, ids: bruteSearch(kept, q, 500) });
   }, 60_000);
+
+  test("in id order and complete when new products land between existing ids (slots out of id order)", async () => {
+    // Even ids loaded first, then the odd ones applied last first, so a later slot has a lower id.
+    const NAMES = ["Cordless Drill", "drill bits", "DRILL press", "dril rill", "Mug", "hammer drills", "press"];
+    const item = (n: number, prefix = "k"): ProductRecord => ({ ...randomProduct(n),
+      id: `${prefix}${n.toString().padStart(5, "0")}`, name: `${pick(NAMES)} #${n}` });
+    const current = new Map<string, ProductRecord>();
+    for (let n = 0; n < 4_000; n += 2) current.set(item(n).id, item(n));
+    const view = await loaded(sorted([...current.values()]));
+    const check = () => {
+      const all = sorted([...current.values()]);
+      for (const q of ["drill", "Drill", "dril", "rill", "press", "hammer", "#12", "#1", "mug", pick(WORDS), flipCase(pick(WORDS))]) {
+        const want = bruteSearch(all, q, all.length);
+        for (const limit of [1, 7, 500, all.length]) {
+          expect({ q, limit, ids: ids(view.search(q, limit)) }).toEqual({ q, limit, ids: want.slice(0, limit) });
+        }
+      }
+    };
+    check();
+    const put = (p: ProductRecord) => {
+      view.apply(p);
+      current.set(p.id, p);
+    };
+    for (let n = 3_999; n > 0; n -= 2) {
+      put(item(n));
+      // Before all and after all, too.
+      if (n % 400 === 1) put(item(n, pick(["a", "z"])));
+      // A rename keeps the id, and so its place in the order.
+      if (n % 7 === 0) {
+        const p = pick([...current.values()]);
+        put({ ...p, name: `${pick(NAMES)} renamed`, updateTime: new Date(p.updateTime.getTime() + 1) });
+      }
+      if (n % 200 === 1) check();
+    }
+    check();
+    // A reload that drops some, adds some and renames some; then inserts again.
+    const kept = [...current.values()].filter(() => rnd(5) !== 0)
+      .map((p) => (rnd(10) === 0 ? { ...p, name: pick(NAMES) } : p))
+      .concat(Array.from({ length: 300 }, (_, i) => item(5_000 + i, pick(["b", "k", "y"]))));
+    await view.reload(async () => kept);
+    current.clear();
+    for (const p of kept) current.set(p.id, p);
+    check();
+    for (let n = 1; n < 600; n += 6) put(item(n, "k0"));
+    check();
+  }, 60_000);
+
+  test("the first `limit` matches when more than `limit` match, past candidates that do not", async () => {
+    // "dril rill" holds every trigram of "drill" but not "drill": a candidate the regex rejects.
+    const products = sorted(Array.from({ length: 3_000 }, (_, i) => ({ ...randomProduct(20_000 + i),
+      name: i % 3 === 0 ? `dril rill ${i}` : `Cordless Drill ${i}`, description: "" })));
+    // 1,500 candidates (sorted and verified) and 3,000 (walked in id order).
+    for (const some of [products.filter((_, i) => i % 2 === 0), products]) {
+      const view = await loaded(some);
+      const matches = bruteSearch(some, "drill", some.length);
+      expect(matches.length).toBeGreaterThan(some.length / 2);
+      for (const limit of [1, 2, 499, 500, matches.length - 1, matches.length, matches.length + 1, 10_000]) {
+        const got = ids(view.search("drill", limit));
+        expect(got.length).toBe(Math.min(limit, matches.length));
+        expect({ limit, got }).toEqual({ limit, got: matches.slice(0, limit) });
+      }
+    }
+  });
 });
 
 describe("apply and reload", () => {
