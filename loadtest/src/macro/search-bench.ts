@@ -30,6 +30,8 @@ export interface SearchBenchResult {
   products: number;
   /** p99 ms per query, against the shop's catalog and against the big one. */
   p99Ms: { fixture: Record<string, number>; big: Record<string, number> };
+  /** Calls per second per query, at each size. */
+  rps: { fixture: Record<string, number>; big: Record<string, number> };
   /** The worst query's p99 at each size. */
   worstP99Ms: { fixture: number; big: number };
   /** Calls that did not answer OK, by "<size> <query>:<code>". */
@@ -109,6 +111,7 @@ export async function searchBench(o: SearchBenchOptions): Promise<SearchBenchRes
     const bigCatalogRssMiB = rssMiB(child.pid!);
 
     const p99Ms: SearchBenchResult["p99Ms"] = { fixture: {}, big: {} };
+    const rps: SearchBenchResult["rps"] = { fixture: {}, big: {} };
     const errors: Record<string, number> = {};
     const targets = { fixture: o.catalogAddr, big: `127.0.0.1:${started.port}` } as const;
     for (const [name, query] of Object.entries(SEARCH_QUERIES)) {
@@ -121,11 +124,12 @@ export async function searchBench(o: SearchBenchOptions): Promise<SearchBenchRes
         });
         const row = summarizeReport(name, report, "");
         p99Ms[size][name] = row.p99;
+        rps[size][name] = row.rps;
         for (const [code, n] of Object.entries(row.errors)) errors[`${size} ${name}:${code}`] = n;
       }
     }
     const worst = (r: Record<string, number>) => Math.max(...Object.values(r));
-    return { products: o.products, p99Ms, worstP99Ms: { fixture: worst(p99Ms.fixture), big: worst(p99Ms.big) },
+    return { products: o.products, p99Ms, rps, worstP99Ms: { fixture: worst(p99Ms.fixture), big: worst(p99Ms.big) },
       errors, seedSeconds, loadSeconds, bigCatalogRssMiB };
   } finally {
     if (child && child.exitCode === null) {
