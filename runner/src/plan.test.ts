@@ -2,7 +2,7 @@
 // the process plan and the nginx config. Nothing is started.
 import { loadTopology } from "@shopmesh/mesh";
 import { certDir, logDir, nginxDir, repo, topologyFile } from "./paths.js";
-import { plan, replicasFrom } from "./plan.js";
+import { nodeServiceFlags, plan, replicasFrom } from "./plan.js";
 import { renderNginxConf } from "./render/nginx.js";
 import { buildInstances, buildRoutes, REPLICA_PORT_STEP } from "./routes.js";
 import type { Proc } from "./supervisor.js";
@@ -29,6 +29,18 @@ test("the plan starts stores, every replica and the edge, in that order", () => 
   expect(catalog2.env!.CATALOG_ADDR).toBe("ipv4:127.0.0.1:50052,127.0.0.1:50062");
   expect(catalog2.env!.MESH_TOPOLOGY).toBe(topologyFile);
   expect(plans.find((p) => p.name === "recommendation")!.cwd).toBe(`${repo}/services/recommendation`);
+});
+
+test("each TypeScript service starts with its old-space cap, catalog's higher; both overridable", () => {
+  const instances = buildInstances(topology, {});
+  const cmd = (name: string) => plan(topology, instances).find((p) => p.name === name)!.command;
+  expect(cmd("order").slice(1, 3)).toEqual(["--max-semi-space-size=32", "--max-old-space-size=128"]);
+  expect(cmd("catalog").slice(1, 3)).toEqual(["--max-semi-space-size=32", "--max-old-space-size=512"]);
+  expect(plan(topology, instances).find((p) => p.name === "auth")!.env!.MALLOC_ARENA_MAX).toBe("2");
+  expect(nodeServiceFlags("order", { OLD_SPACE_MIB_order: "256" })).toEqual(["--max-semi-space-size=32", "--max-old-space-size=256"]);
+  expect(nodeServiceFlags("order", { SERVICE_NODE_FLAGS: " --max-semi-space-size=16  --jitless " })).toEqual(["--max-semi-space-size=16", "--jitless"]);
+  expect(() => nodeServiceFlags("order", { OLD_SPACE_MIB_order: "12" })).toThrow("OLD_SPACE_MIB_order=12: the old-space cap must be a whole number of MiB, at least 64");
+  expect(() => nodeServiceFlags("order", { OLD_SPACE_MIB_order: "lots" })).toThrow("OLD_SPACE_MIB_order=lots");
 });
 
 test("the nginx config has an exact location per RPC and an upstream server per replica", () => {

@@ -14,6 +14,30 @@ import type { Plan, Proc } from "./supervisor.js";
  */
 export const NODE_SERVICE_FLAGS = ["--max-semi-space-size=32"];
 
+/**
+ * Each TypeScript service's cap on V8's old generation, MiB (--max-old-space-size), overridden by
+ * OLD_SPACE_MIB_<service>. Without a cap, V8 lets the heap grow with the machine's memory: under
+ * make bench, order peaked at 333 MiB, catalog at 279 and auth at 223; capped at 128 (with
+ * MALLOC_ARENA_MAX=2), 166–181, 147–173 and 149–166 over two runs (docs/architecture.md,
+ * "Memory"). Catalog holds the whole catalog in its view, 100,000 products in about 300 MiB, so its
+ * cap is higher.
+ */
+export const OLD_SPACE_MIB: Record<string, number> = { catalog: 512 };
+const DEFAULT_OLD_SPACE_MIB = 128;
+
+/**
+ * The V8 flags a TypeScript service starts with: NODE_SERVICE_FLAGS and its old-space cap, or
+ * SERVICE_NODE_FLAGS (space-separated) in their place, for an experiment.
+ */
+export function nodeServiceFlags(service: string, env: NodeJS.ProcessEnv): string[] {
+  const raw = env.SERVICE_NODE_FLAGS?.trim();
+  if (raw) return raw.split(/\s+/);
+  const key = `OLD_SPACE_MIB_${service}`;
+  const mib = env[key] ? Number(env[key]) : OLD_SPACE_MIB[service] ?? DEFAULT_OLD_SPACE_MIB;
+  if (!Number.isInteger(mib) || mib < 64) throw new Error(`${key}=${env[key]}: the old-space cap must be a whole number of MiB, at least 64`);
+  return [...NODE_SERVICE_FLAGS, `--max-old-space-size=${mib}`];
+}
+
 /** Replica counts: what the running mesh has, overridden by REPLICAS_<service> variables. */
 export function replicasFrom(env: NodeJS.ProcessEnv, state: Proc[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -52,6 +76,9 @@ export function servicePlan(topology: Topology, instance: Instance, instances: I
     JWT_ISSUER: "shopmesh-auth",
     JWT_AUDIENCE: "shopmesh",
     LOG_LEVEL: "info",
+    // glibc's malloc keeps an arena per thread that allocates (libuv's pool runs auth's scrypt):
+    // two arenas hold the native peak down (auth: 180 → 148 MiB under login load).
+    MALLOC_ARENA_MAX: "2",
   };
   for (const svc of Object.keys(topology.services)) {
     // Every replica: grpc-js and grpcio fail over between the addresses of an ipv4: target, so a
@@ -65,7 +92,7 @@ export function servicePlan(topology: Topology, instance: Instance, instances: I
   const python = spec.language === "python";
   const command = python
     ? [join(repo, ".venv", "bin", "python"), "-m", instance.service]
-    : [process.execPath, ...NODE_SERVICE_FLAGS, join(repo, "services", instance.service, "dist", "main.js")];
+    : [process.execPath, ...nodeServiceFlags(instance.service, process.env), join(repo, "services", instance.service, "dist", "main.js")];
   return { name: instance.name, kind: "service", port: instance.port, adminPort: instance.adminPort, command, env,
     cwd: python ? join(repo, "services", instance.service) : undefined };
 }
