@@ -1,8 +1,8 @@
 // make bench's SearchProducts rows (issue 17): SearchProducts' p99 with the shop's 62 products and
 // with 100,000, side by side. The big catalog lives in a database of its own (the running shop's is
 // never touched): its products are copies of the stored fixtures, each with its own id and a serial
-// in its name, inserted the way catalog stores them. A second catalog process, the service's own
-// build with the running catalog's settings and that database, loads them into its view; ghz then
+// in its name, inserted the way catalog stores them. A second catalog process, the running
+// catalog's own command line (its V8 caps too) and settings on that database, loads them into its view; ghz then
 // calls both catalogs directly over mTLS with the same queries. Dropping the database afterwards
 // is one command, where deleting 100,000 documents one filter at a time is not (FerretDB turns a
 // large $in into more SQL variables than SQLite takes).
@@ -57,28 +57,43 @@ export interface SearchBenchOptions {
 
 const DB = "shop_catalog_bench_search";
 
-/** The running catalog's recorded environment (.run/mesh.json), which the big catalog starts with. */
-function catalogEnv(root: string): Record<string, string> {
-  const procs = JSON.parse(readFileSync(join(root, ".run/mesh.json"), "utf8")) as { name: string; env?: Record<string, string> }[];
-  const env = procs.find((p) => p.name === "catalog")?.env;
-  if (!env) throw new Error("no running catalog recorded in .run/mesh.json: run make up first");
-  return env;
+/** The running catalog as make up recorded it (.run/mesh.json): its command line (V8 flags and caps
+ * included) and its environment, which the big catalog starts with. */
+function catalogRecord(root: string): { command: string[]; env: Record<string, string> } {
+  const procs = JSON.parse(readFileSync(join(root, ".run/mesh.json"), "utf8")) as { name: string; command: string[]; env?: Record<string, string> }[];
+  const rec = procs.find((p) => p.name === "catalog");
+  if (!rec?.env) throw new Error("no running catalog recorded in .run/mesh.json: run make up first");
+  return { command: rec.command, env: rec.env };
 }
 
-/** Starts the catalog build on free ports with `env`; resolves with its gRPC port once it serves. */
-async function startCatalog(root: string, env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ["--max-semi-space-size=32", join(root, "services/catalog/dist/main.js")],
-    { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve, reject) => {
+/** A child that has not exited, by a code or a signal. */
+const running = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+
+/**
+ * Starts the catalog's recorded command with `env` and hands the child to `started` at once (so
+ * the caller stops it whatever happens next); resolves with its gRPC port once it serves, and
+ * refuses a catalog that loaded fewer than `products`.
+ */
+async function startCatalog(command: string[], env: Record<string, string>, products: number, started: (c: ChildProcess) => void): Promise<number> {
+  const child = spawn(command[0]!, command.slice(1), { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "inherit"] });
+  started(child);
+  return new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("the bench catalog did not serve within 120 s")), 120_000);
-    child.once("exit", (code) => { clearTimeout(timer); reject(new Error(`the bench catalog exited with ${code}`)); });
+    const fail = (err: Error) => { clearTimeout(timer); reject(err); };
+    child.once("error", fail);
+    child.once("exit", (code, sig) => fail(new Error(`the bench catalog exited with ${code ?? sig}`)));
     createInterface({ input: child.stdout! }).on("line", (line) => {
-      if (!line.includes("catalog serving")) return;
-      const o = JSON.parse(line) as { port?: number };
-      if (o.port) { clearTimeout(timer); resolve(o.port); }
+      if (!line.includes('"catalog serving"')) return;
+      let o: { port?: number; products?: number };
+      try {
+        o = JSON.parse(line) as typeof o;
+      } catch {
+        return;
+      }
+      if (o.products !== products) fail(new Error(`the bench catalog loaded ${o.products} products, not ${products}`));
+      else if (o.port) { clearTimeout(timer); resolve(o.port); }
     });
   });
-  return { child, port };
 }
 
 /** Measures SearchProducts at the shop's size and at `products` (see the file comment). */
@@ -104,16 +119,16 @@ export async function searchBench(o: SearchBenchOptions): Promise<SearchBenchRes
     const seedSeconds = Math.round((performance.now() - t0) / 100) / 10;
 
     const t1 = performance.now();
-    const started = await startCatalog(o.root, { ...catalogEnv(o.root), PORT: "0", ADMIN_PORT: "0", MONGO_DB: DB,
-      REDIS_PREFIX: "catalog-bench-search:", CATALOG_SEED: "false", MESH_INSTANCE: "catalog-bench-search" });
-    child = started.child;
+    const rec = catalogRecord(o.root);
+    const port = await startCatalog(rec.command, { ...rec.env, PORT: "0", ADMIN_PORT: "0", MONGO_DB: DB,
+      REDIS_PREFIX: "catalog-bench-search:", CATALOG_SEED: "false", MESH_INSTANCE: "catalog-bench-search" }, o.products, (c) => { child = c; });
     const loadSeconds = Math.round((performance.now() - t1) / 100) / 10;
-    const bigCatalogRssMiB = rssMiB(child.pid!);
+    const bigCatalogRssMiB = rssMiB(child!.pid!);
 
     const p99Ms: SearchBenchResult["p99Ms"] = { fixture: {}, big: {} };
     const rps: SearchBenchResult["rps"] = { fixture: {}, big: {} };
     const errors: Record<string, number> = {};
-    const targets = { fixture: o.catalogAddr, big: `127.0.0.1:${started.port}` } as const;
+    const targets = { fixture: o.catalogAddr, big: `127.0.0.1:${port}` } as const;
     for (const [name, query] of Object.entries(SEARCH_QUERIES)) {
       for (const size of ["fixture", "big"] as const) {
         const report = await runGhz({
@@ -132,9 +147,10 @@ export async function searchBench(o: SearchBenchOptions): Promise<SearchBenchRes
     return { products: o.products, p99Ms, rps, worstP99Ms: { fixture: worst(p99Ms.fixture), big: worst(p99Ms.big) },
       errors, seedSeconds, loadSeconds, bigCatalogRssMiB };
   } finally {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child!.once("exit", r));
-      child.kill("SIGTERM");
+    const c = child as ChildProcess | undefined;
+    if (c && running(c)) {
+      const exited = new Promise((r) => c.once("exit", r));
+      c.kill("SIGTERM");
       await exited;
     }
     await mongo.db(DB).dropDatabase().catch(() => undefined);
