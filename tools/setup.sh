@@ -77,8 +77,8 @@ apt_install() {
   quiet apt-get install -y --no-install-recommends "$@"
   if ((own_policy)); then rm -f "$policy"; trap - EXIT; fi
 
-  # Whatever got started anyway: stop it, and keep it from starting at boot (Debian's prometheus
-  # would hold 9090, the reflector's metrics port).
+  # Whatever got started anyway: stop it, and keep it from starting at boot (nginx and redis would
+  # hold their default ports, and a Prometheus of Debian's own would scrape for nobody).
   local svc pidf
   for svc in nginx redis-server prometheus; do
     service "$svc" stop >/dev/null 2>&1 || true

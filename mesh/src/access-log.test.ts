@@ -17,7 +17,8 @@ const lines: { method: string; code: string; trace_id: string; ms: number }[] = 
 
 // A trace id whose last 8 hex digits are `tail` (in the sample of one in ten when tail % 10 == 0).
 const traceId = (tail: number) => `4bf92f3577b34da6a3ce9${String(tail).padStart(3, "0")}${tail.toString(16).padStart(8, "0")}`;
-const traceparent = (tail: number) => `00-${traceId(tail)}-00f067aa0ba902b7-01`;
+// Not sampled ("-00"): were tracing on in this process, its kept traces would keep their lines.
+const traceparent = (tail: number) => `00-${traceId(tail)}-00f067aa0ba902b7-00`;
 
 function client(): Client<typeof CatalogService> {
   const tls = mesh.config("edge").tls!;

@@ -33,10 +33,11 @@ test("the plan starts stores, every replica and the edge, in that order", () => 
 
 test("each TypeScript service starts with its old-space cap, catalog's higher; both overridable", () => {
   const instances = buildInstances(topology, {});
-  const cmd = (name: string) => plan(topology, instances).find((p) => p.name === name)!.command;
+  // The environment is passed in: an OLD_SPACE_MIB_* or SERVICE_NODE_FLAGS of the shell must not decide.
+  const cmd = (name: string) => plan(topology, instances, {}).find((p) => p.name === name)!.command;
   expect(cmd("order").slice(1, 3)).toEqual(["--max-semi-space-size=32", "--max-old-space-size=128"]);
   expect(cmd("catalog").slice(1, 3)).toEqual(["--max-semi-space-size=32", "--max-old-space-size=512"]);
-  expect(plan(topology, instances).find((p) => p.name === "auth")!.env!.MALLOC_ARENA_MAX).toBe("2");
+  expect(plan(topology, instances, {}).find((p) => p.name === "auth")!.env!.MALLOC_ARENA_MAX).toBe("2");
   expect(nodeServiceFlags("order", { OLD_SPACE_MIB_order: "256" })).toEqual(["--max-semi-space-size=32", "--max-old-space-size=256"]);
   expect(nodeServiceFlags("order", { SERVICE_NODE_FLAGS: " --max-semi-space-size=16  --jitless " })).toEqual(["--max-semi-space-size=16", "--jitless"]);
   expect(() => nodeServiceFlags("order", { OLD_SPACE_MIB_order: "12" })).toThrow("OLD_SPACE_MIB_order=12: the old-space cap must be a whole number of MiB, at least 64");
