@@ -57,7 +57,7 @@ export function replicasFrom(env: NodeJS.ProcessEnv, state: Proc[]): Record<stri
 }
 
 /** A service replica as local mode runs it: its command, working directory and environment. */
-export function servicePlan(topology: Topology, instance: Instance, instances: Instance[], env0: NodeJS.ProcessEnv = process.env): Plan {
+export function servicePlan(topology: Topology, instance: Instance, instances: Instance[], processEnv: NodeJS.ProcessEnv = process.env): Plan {
   const { stores } = topology;
   const first = (svc: string) => instances.find((i) => i.service === svc)!;
   const env: Record<string, string> = {
@@ -92,7 +92,7 @@ export function servicePlan(topology: Topology, instance: Instance, instances: I
   const python = spec.language === "python";
   const command = python
     ? [join(repo, ".venv", "bin", "python"), "-m", instance.service]
-    : [process.execPath, ...nodeServiceFlags(instance.service, env0), join(repo, "services", instance.service, "dist", "main.js")];
+    : [process.execPath, ...nodeServiceFlags(instance.service, processEnv), join(repo, "services", instance.service, "dist", "main.js")];
   return { name: instance.name, kind: "service", port: instance.port, adminPort: instance.adminPort, command, env,
     cwd: python ? join(repo, "services", instance.service) : undefined };
 }

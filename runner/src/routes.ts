@@ -32,6 +32,11 @@ export interface Instance {
 /** Extra replicas listen this far above the first one's ports (catalog-2: 50062 and 9102). */
 export const REPLICA_PORT_STEP = 10;
 
+/** The service that answers reflection (of every service) and health at the edge, in both modes. */
+export const REFLECTION_SERVICE = "catalog";
+/** The path prefixes the edge sends to it. */
+export const REFLECTION_PREFIXES = ["/grpc.reflection.", "/grpc.health.v1.Health/"] as const;
+
 /** Every RPC of every service in the topology, checked against the contracts. */
 export function buildRoutes(repoRoot: string, topology: Topology): Route[] {
   const set = fromBinary(FileDescriptorSetSchema, readFileSync(join(repoRoot, "gen", "shop.binpb")));

@@ -13,7 +13,7 @@
 // Each replica's environment is its Deployment's (ConfigMap and env), with the cluster's names
 // turned into the replica's egress address. Pure: it writes and starts nothing.
 import type { Topology } from "@shopmesh/mesh";
-import { REPLICA_PORT_STEP, type Instance } from "../routes.js";
+import { REFLECTION_PREFIXES, REFLECTION_SERVICE, REPLICA_PORT_STEP, type Instance } from "../routes.js";
 
 /** One rendered Kubernetes object; only the fields read here are typed. */
 export interface Manifest {
@@ -76,8 +76,6 @@ export const GATEWAY_NAMESPACE = "istio-system";
 export const GATEWAY_ACCOUNT = "istio-ingressgateway-service-account";
 /** Gateway pods carry this label; the overlay's Gateway selects it. */
 export const GATEWAY_LABELS = { istio: "ingressgateway" };
-/** The Service that answers reflection and health at the gateway (as at the local edge). */
-const REFLECTION_SERVICE = "catalog";
 
 const ISTIO_NETWORKING = "networking.istio.io/v1";
 const ISTIO_SECURITY = "security.istio.io/v1";
@@ -237,7 +235,7 @@ function reflectionConfig(ns: string, objects: Manifest[]): Manifest[] {
     // As nginx does locally: reflection of every service, and health.
     { apiVersion: ISTIO_NETWORKING, kind: "VirtualService", metadata: { name: "edge-reflection", namespace: ns },
       spec: { hosts: ["*"], gateways, http: [{ name: "reflection-and-health",
-        match: [{ uri: { prefix: "/grpc.reflection." } }, { uri: { prefix: "/grpc.health.v1.Health/" } }],
+        match: REFLECTION_PREFIXES.map((prefix) => ({ uri: { prefix } })),
         route: [{ destination: { host, port: { number: port } } }] }] } },
   ];
 }

@@ -4,7 +4,7 @@
 // certificate. Idempotent RPCs may be retried on another replica; the rest only when the request
 // never reached a server (connection refused), which nginx's default "error timeout" guarantees.
 import type { Topology } from "@shopmesh/mesh";
-import type { Instance, Route } from "../routes.js";
+import { REFLECTION_PREFIXES, REFLECTION_SERVICE, type Instance, type Route } from "../routes.js";
 
 /** Where the edge finds its files. All paths absolute. */
 export interface EdgePaths {
@@ -15,9 +15,6 @@ export interface EdgePaths {
   /** access and error logs. */
   logDir: string;
 }
-
-/** The service that answers reflection (of every service) and health at the edge. */
-export const REFLECTION_SERVICE = "catalog";
 
 /**
  * Stream limits at the edge: per client address (as the services' own per-caller cap, MeshLimits
@@ -97,14 +94,10 @@ ${upstreams.join("\n")}
 ${locations.join("\n")}
     # Reflection of every service, and health: catalog answers both (it reflects the whole
     # contract set), on any of its replicas; nginx's default tries the next one on an error.
-    location ^~ /grpc.reflection. {
+${REFLECTION_PREFIXES.map((prefix) => `    location ^~ ${prefix} {
       grpc_pass grpcs://${REFLECTION_SERVICE};
       grpc_ssl_name ${REFLECTION_SERVICE};
-    }
-    location ^~ /grpc.health.v1.Health/ {
-      grpc_pass grpcs://${REFLECTION_SERVICE};
-      grpc_ssl_name ${REFLECTION_SERVICE};
-    }
+    }`).join("\n")}
     # A stream past the edge's limits: RESOURCE_EXHAUSTED, as the services answer past theirs.
     location @too_many_streams {
       default_type application/grpc;
