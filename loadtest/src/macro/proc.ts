@@ -31,14 +31,23 @@ export function rssMiB(pid: number): number | undefined {
   }
 }
 
-/** The parent pid of a pid, from /proc/<pid>/stat, or undefined when it is gone. */
-function parentOf(pid: number): number | undefined {
+/**
+ * The fields of /proc/<pid>/stat after the command (which may hold spaces), so index 0 is field 3
+ * (state); undefined when the process is gone.
+ */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
+}
+
+/** The parent pid of a pid (field 4), or undefined when it is gone. */
+function parentOf(pid: number): number | undefined {
+  const f = statFields(pid);
+  return f ? Number(f[1]) : undefined;
 }
 
 /** Each pid's children now, from one pass over /proc. */
@@ -98,27 +107,17 @@ export function youngestAgeSeconds(procs: readonly MeshProcess[]): number {
   const uptime = Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]);
   let youngest = Infinity;
   for (const p of procs) {
-    try {
-      const stat = readFileSync(`/proc/${p.pid}/stat`, "utf8");
-      const started = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]) / 100; // USER_HZ = 100
-      youngest = Math.min(youngest, uptime - started);
-    } catch {
-      // gone: it does not hold the measure back
-    }
+    const f = statFields(p.pid);
+    if (f === undefined) continue; // gone: it does not hold the measure back
+    youngest = Math.min(youngest, uptime - Number(f[19]) / 100); // starttime, in ticks (USER_HZ = 100)
   }
   return youngest === Infinity ? 0 : youngest;
 }
 
 /** User plus system CPU seconds a pid has used so far, or undefined when it is gone. */
 export function cpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Fields after the command (which may hold spaces) start after the last ')'.
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
+  const f = statFields(pid);
+  return f ? (Number(f[11]) + Number(f[12])) / 100 : undefined; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 /**
