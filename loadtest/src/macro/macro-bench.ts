@@ -187,7 +187,7 @@ async function main(): Promise<void> {
     for (const [k, n] of Object.entries(j.errors)) errors[`journey at 50k ${k}`] = (errors[`journey at 50k ${k}`] ?? 0) + n;
   }
   const readClient = createEdgeClient({ address: edge });
-  const reads = await measureReads(readClient, { users: loggedIn, calls: 500, concurrency: 10 });
+  const reads = await measureReads(readClient, { users: loggedIn, calls: 500, concurrency: 10, mongoUrl: `mongodb://${ferretdb.host}:${ferretdb.port}/` });
   readClient.close();
   for (const [k, n] of Object.entries(reads.errors)) errors[`reads at 50k ${k}`] = n;
   keepPeaks(fullPeaks);
@@ -217,13 +217,14 @@ async function main(): Promise<void> {
   );
   const cpuPerOrder = ordersPlaced ? round2((cpuTotal * 1000) / ordersPlaced) : 0;
   const restTotal = totalMiB(rest);
+  const loginLookup = round2(reads.login.p50 - reads.scrypt.p50);
   const empty = med("orders/s");
   const full = med("orders/s at 50k");
   const figures: Figure[] = [
     { name: "edge_ratio", value: med("edge_ratio"), unit: "", target: "≥ 0.6", met: med("edge_ratio") >= 0.6 },
     { name: "service_vs_echo_ratio", value: med("service_vs_echo_ratio"), unit: "", target: "≥ 0.5", met: med("service_vs_echo_ratio") >= 0.5 },
     { name: "catalog_vs_go_echo_ratio", value: med("catalog_vs_go_echo_ratio"), unit: "", target: "≥ 0.5", met: med("catalog_vs_go_echo_ratio") >= 0.5 },
-    { name: "node_vs_go_echo_plaintext_ratio", value: med("node_vs_go_echo_plaintext_ratio"), unit: "", target: "(what each runtime costs without TLS)", met: true },
+    { name: "node_vs_go_echo_plaintext_ratio", value: med("node_vs_go_echo_plaintext_ratio"), unit: "", target: "(what each runtime costs without TLS)", met: null },
     { name: "listproducts_edge_rps", value: med("list rps"), unit: "calls/s", target: "≥ 2500", met: med("list rps") >= 2500 },
     { name: "listproducts_edge_p99_ms", value: med("list p99 ms"), unit: "ms", target: "≤ 20", met: med("list p99 ms") <= 20 },
     { name: "rss_rest_mib", value: restTotal, unit: "MiB", target: "≤ 600", met: restTotal <= 600 },
@@ -240,7 +241,9 @@ async function main(): Promise<void> {
     { name: "placeorder_p99_ms_at_50k", value: med("PlaceOrder p99 ms at 50k"), unit: "ms", target: "≤ 250", met: med("PlaceOrder p99 ms at 50k") <= 250 },
     { name: "getorder_p99_ms_at_50k", value: round2(reads.getOrder.p99), unit: "ms", target: "≤ 20", met: reads.getOrder.p99 <= 20 },
     { name: "listorders_p99_ms_at_50k", value: round2(reads.listOrders.p99), unit: "ms", target: "≤ 30", met: reads.listOrders.p99 <= 30 },
-    { name: "login_p99_ms_at_10k_users", value: round2(reads.login.p99), unit: "ms", target: "flat (scrypt ~50 ms)", met: true },
+    // What a login costs beyond its hash (reads.login and reads.scrypt in the JSON): the lookup
+    // by email, which must not grow with the users.
+    { name: "login_lookup_ms_at_10k_users", value: loginLookup, unit: "ms", target: "≤ 5", met: loginLookup <= 5 },
     { name: "cpu_ms_per_order", value: cpuPerOrder, unit: "ms", target: "≤ 10", met: cpuPerOrder <= 10 },
   ];
   const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
@@ -251,7 +254,7 @@ async function main(): Promise<void> {
     "go echo = ghz → bench/go-echo, a grpc-go server on gen/go answering the same response bytes: over mTLS with catalog's certificate (catalog_vs_go_echo_ratio = direct rps / go echo mTLS rps) and in plaintext (node_vs_go_echo_plaintext_ratio = grpc-js echo rps / go echo plaintext rps); grpc-go uses both cores, grpc-js one.",
     `PlaceOrder: after ${warmupSeconds} s of warm-up checkout, ${orderUsers} virtual users (loadtest/src/journey.ts, profile checkout, no think time) each add one item then place the order, for ${orderSeconds} s per round, through the edge. orders/s counts CONFIRMED orders only; p99 is PlaceOrder's alone.`,
     `Load generators (ghz, the journey's Node process) run on the same ${cpus().length} cores as the mesh, so every figure includes their cost; CPU per process below (${round2(cpuTotal)} s of mesh CPU in ${rounds * orderSeconds} s of PlaceOrder) shows where checkout time goes.`,
-    `At 50k: ${seed.ordersBefore + seed.ordersAdded} orders and ${seed.usersBefore + seed.usersAdded} users stored (seeded ones inserted the way the services insert them, books balanced), then ${rounds50k} more checkout rounds; GetOrder and ListOrders (page 20) 500 calls each, 10 in flight, and Login once per load user, through the edge.`,
+    `At 50k: ${seed.ordersBefore + seed.ordersAdded} orders and ${seed.usersBefore + seed.usersAdded} users stored (seeded ones inserted the way the services insert them, books balanced), then ${rounds50k} more checkout rounds; GetOrder and ListOrders (page 20) 500 calls each, 10 in flight, and Login once per load user, one at a time, through the edge; login_lookup_ms = Login's median − the median of as many scrypt hashes in the bench process with the parameters auth stored.`,
     `cpu_ms_per_order = CPU seconds of each mesh process during the empty-store checkout rounds ÷ the ${ordersPlaced} orders confirmed in them; each order is one AddItem and one PlaceOrder; the load generator's own CPU is not counted.`,
     `RSS: each process the mesh starts with its children (nginx's workers), the supervisor included; at rest = before the first round, once every process has run for ${settleSeconds} s; peak = the highest sum of one sample, sampled every 250 ms during every GetProduct, ListProducts and checkout measure, the 50k rounds and reads included. rss_rest_mib and rss_peak_mib are those sums.`,
     `SearchProducts: ghz → catalog direct (mTLS), ${concurrency} workers, ${seconds} s per query, page 20, queries ${JSON.stringify(SEARCH_QUERIES)} (loadtest/src/macro/search-bench.ts); at 100k = a second catalog process on a database of ${searchProducts} copies of the fixtures, each with a serial; searchproducts_p99_ms_at_100k is the worst query's p99.`,
@@ -275,7 +278,7 @@ async function main(): Promise<void> {
     }),
   );
   console.log("\nfigure                    median     target");
-  for (const f of figures) console.log(`${f.name.padEnd(25)} ${String(f.value).padStart(8)} ${f.unit.padEnd(8)} ${f.target}${f.met ? "" : "  (missed)"}`);
+  for (const f of figures) console.log(`${f.name.padEnd(25)} ${String(f.value).padStart(8)} ${f.unit.padEnd(8)} ${f.target}${f.met === false ? "  (missed)" : ""}`);
   console.log("\nbench/results/macro.json and bench/RESULTS.md written");
 }
 

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { cpuSeconds, rssMiB, sampleRssPeaks, totalMiB, treeRssMiB, withChildren, youngestAgeSeconds } from "./proc.js";
+import { cpuSeconds, measureCpu, rssMiB, sampleRssPeaks, totalMiB, treeRssMiB, withChildren, youngestAgeSeconds } from "./proc.js";
 import { flatten, renderResults } from "./results-md.js";
 
 describe("proc readings", () => {
@@ -20,6 +20,24 @@ describe("proc readings", () => {
     const peaks = sample.stop();
     expect(peaks.me).toBeGreaterThan(10);
     expect(sample.total()).toBe(peaks.me);
+  });
+
+  it("counts a busy child's CPU in its parent's row, as nginx's workers' in the edge's, unless it is recorded itself", async () => {
+    // The child spins for 600 ms of CPU, then idles until killed.
+    const child = spawn(process.execPath, ["-e", "const t = Date.now(); while (Date.now() - t < 600); setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    try {
+      await new Promise((r) => child.once("spawn", r));
+      const tree = measureCpu([{ name: "me", pid: process.pid }]);
+      const own = measureCpu([{ name: "me", pid: process.pid }, { name: "child", pid: child.pid! }]);
+      for (let i = 0; i < 100 && (cpuSeconds(child.pid!) ?? 0) < 0.6; i++) await new Promise((r) => setTimeout(r, 20));
+      const inTree = tree.stop();
+      const apart = own.stop();
+      expect(inTree.me).toBeGreaterThanOrEqual(0.4);
+      expect(apart.child).toBeGreaterThanOrEqual(0.4);
+      expect(apart.me).toBeLessThan(0.3);
+    } finally {
+      child.kill();
+    }
   });
 
   it("counts a process's children in its tree, as nginx's workers count in the edge", async () => {
@@ -54,6 +72,7 @@ describe("RESULTS.md", () => {
       figures: [
         { name: "edge_ratio", value: 0.7, unit: "", target: "≥ 0.6", met: true },
         { name: "placeorder_orders_per_s", value: 120, unit: "orders/s", target: "≥ 200", met: false },
+        { name: "node_vs_go_echo_plaintext_ratio", value: 0.5, unit: "", target: "(information)", met: null },
       ],
       perRound: { "edge rps": [1, 2, 3, 4, 5] },
       rss: [{ name: "catalog", rest: 80, load: 120 }],
@@ -66,6 +85,7 @@ describe("RESULTS.md", () => {
     expect(md).toContain("- commit: abc123");
     expect(md).toContain("| `edge_ratio` | 0.7 | ≥ 0.6 | yes |");
     expect(md).toContain("| `placeorder_orders_per_s` | 120 orders/s | ≥ 200 | **no** |");
+    expect(md).toContain("| `node_vs_go_echo_plaintext_ratio` | 0.5 | (information) | – |");
     expect(md).toContain("| edge rps | 1 | 2 | 3 | 4 | 5 |");
     expect(md).toContain("| catalog | 80 | 120 |");
     expect(md).toContain("| unary.rps | 5000 |");

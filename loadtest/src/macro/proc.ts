@@ -148,15 +148,33 @@ export function sampleRssPeaks(procs: readonly MeshProcess[], intervalMs = 250):
   };
 }
 
-/** Starts counting CPU seconds per process; stop() returns each one's use since the start. */
+/**
+ * CPU seconds of each process tree so far (nginx's workers count in the edge's row), leaving out
+ * the gone; a recorded process counts in its own row only, as in treeRssMiB. Only living
+ * processes count: a measure across an nginx reload would lose what the old workers used.
+ */
+export function treeCpuSeconds(procs: readonly MeshProcess[]): Record<string, number> {
+  const children = childrenMap();
+  const recorded = new Set(procs.map((p) => p.pid));
+  const out: Record<string, number> = {};
+  for (const p of procs) {
+    if (cpuSeconds(p.pid) === undefined) continue;
+    const tree = descendants(p.pid, children, recorded).map((pid) => cpuSeconds(pid) ?? 0);
+    out[p.name] = Math.round(tree.reduce((a, b) => a + b, 0) * 100) / 100;
+  }
+  return out;
+}
+
+/** Starts counting the CPU seconds of each process tree; stop() returns each one's use since the start. */
 export function measureCpu(procs: readonly MeshProcess[]): { stop(): Record<string, number> } {
-  const start = new Map(procs.map((p) => [p.name, cpuSeconds(p.pid)]));
+  const start = treeCpuSeconds(procs);
   return {
     stop() {
+      const now = treeCpuSeconds(procs);
       const used: Record<string, number> = {};
       for (const p of procs) {
-        const a = start.get(p.name);
-        const b = cpuSeconds(p.pid);
+        const a = start[p.name];
+        const b = now[p.name];
         if (a !== undefined && b !== undefined) used[p.name] = Math.round((b - a) * 100) / 100;
       }
       return used;

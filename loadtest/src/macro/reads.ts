@@ -1,7 +1,10 @@
 // make bench's read measures off the checkout path: GetOrder and ListOrders, each called `calls`
 // times with `concurrency` in flight through the edge, by users who have placed orders; and
-// Login once per such user.
+// Login once per such user, one at a time, beside scrypt alone with the parameters auth stored
+// for them, so what the lookup by email costs shows apart from the hash.
 // Latency of successful calls only; failures are counted by code.
+import { randomBytes, scrypt } from "node:crypto";
+import { MongoClient } from "mongodb";
 import { AuthService } from "@shopmesh/gen/shop/auth/v1/auth_pb.js";
 import { OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import { CallError, type EdgeClient } from "../edge-client.js";
@@ -12,12 +15,15 @@ import type { LoadUser } from "../users.js";
 export interface ReadsResult {
   getOrder: LatencySummary;
   listOrders: LatencySummary;
+  /** One login at a time. */
   login: LatencySummary;
+  /** scrypt alone in this process, as many times, with the parameters of a load user's stored hash. */
+  scrypt: LatencySummary;
   errors: Record<string, number>;
 }
 
 /** Measures the reads for the load users in `usersFile` (they exist after a journey). */
-export async function measureReads(client: EdgeClient, o: { users: LoadUser[]; calls: number; concurrency: number }): Promise<ReadsResult> {
+export async function measureReads(client: EdgeClient, o: { users: LoadUser[]; calls: number; concurrency: number; mongoUrl: string }): Promise<ReadsResult> {
   const { users } = o;
   const errors: Record<string, number> = {};
   const orderOf = new Map<string, string>();
@@ -27,10 +33,10 @@ export async function measureReads(client: EdgeClient, o: { users: LoadUser[]; c
   }
   const withOrders = users.filter((u) => orderOf.has(u.token));
   if (withOrders.length === 0) throw new Error("no load user has an order yet: run the checkout rounds first");
-  const run = async (name: string, call: (i: number) => Promise<unknown>, calls = o.calls): Promise<LatencySummary> => {
+  const run = async (name: string, call: (i: number) => Promise<unknown>, calls = o.calls, concurrency = o.concurrency): Promise<LatencySummary> => {
     const samples: number[] = [];
     let next = 0;
-    await Promise.all(Array.from({ length: o.concurrency }, async () => {
+    await Promise.all(Array.from({ length: concurrency }, async () => {
       for (let i = next++; i < calls; i = next++) {
         const t = performance.now();
         try {
@@ -48,8 +54,34 @@ export async function measureReads(client: EdgeClient, o: { users: LoadUser[]; c
   return {
     getOrder: await run("GetOrder", (i) => client.call(OrderService.method.getOrder, { orderId: orderOf.get(user(i).token)! }, { token: user(i).token })),
     listOrders: await run("ListOrders", (i) => client.call(OrderService.method.listOrders, { pageSize: 20 }, { token: user(i).token })),
-    // Once per user: auth limits login attempts per email.
-    login: await run("Login", (i) => client.call(AuthService.method.login, { email: user(i).email, password: user(i).password }), withOrders.length),
+    // Once per user (auth limits login attempts per email), one at a time: ten in flight measured
+    // how scrypt queues on two cores, not the lookup.
+    login: await run("Login", (i) => client.call(AuthService.method.login, { email: user(i).email, password: user(i).password }), withOrders.length, 1),
+    scrypt: await timeScrypt(o.mongoUrl, withOrders[0]!.email, withOrders.length),
     errors,
   };
+}
+
+/** Times `n` scrypt hashes, one at a time, with the cost parameters stored in `email`'s password hash. */
+async function timeScrypt(mongoUrl: string, email: string, n: number): Promise<LatencySummary> {
+  const mongo = new MongoClient(mongoUrl, { serverSelectionTimeoutMS: 5000 });
+  let stored: string | undefined;
+  try {
+    // The filter on email scans on FerretDB; once, outside any measure.
+    const doc = await mongo.db("shop_auth").collection<{ email: string; passwordHash: string }>("users").findOne({ email: { $eq: email } });
+    stored = doc?.passwordHash;
+  } finally {
+    await mongo.close();
+  }
+  const parts = stored?.split("$") ?? [];
+  if (parts.length !== 6 || parts[0] !== "scrypt") throw new Error(`no scrypt hash stored for ${email}`);
+  const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number];
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await new Promise<void>((resolve, reject) => scrypt("a password of twenty", randomBytes(16), 32, { N, r, p, maxmem: 256 * N * r },
+      (err) => (err ? reject(err) : resolve())));
+    samples.push(performance.now() - t);
+  }
+  return summarize(samples);
 }

@@ -10,8 +10,8 @@ export interface Figure {
   unit: string;
   /** Target in words, e.g. "≥ 0.6". */
   target: string;
-  /** Whether the target was met. */
-  met: boolean;
+  /** Whether the target was met; null for a figure shown for information, with no target. */
+  met: boolean | null;
 }
 
 /** Everything RESULTS.md shows. */
@@ -75,7 +75,7 @@ export function renderResults(d: ResultsDoc): string {
     "",
     "| figure | median | target | met |",
     "| --- | ---: | --- | --- |",
-    ...d.figures.map((f) => `| \`${f.name}\` | ${f.value}${f.unit ? ` ${f.unit}` : ""} | ${f.target} | ${f.met ? "yes" : "**no**"} |`),
+    ...d.figures.map((f) => `| \`${f.name}\` | ${f.value}${f.unit ? ` ${f.unit}` : ""} | ${f.target} | ${f.met === null ? "–" : f.met ? "yes" : "**no**"} |`),
     "",
     "## Per round",
     "",
