@@ -10,6 +10,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { MeshConfig } from "./config.js";
 import { defaultAccessLog, keepsLine } from "./access-log.js";
 import { runWithInboundCall, type InboundCall } from "./context.js";
+import { EncodedMessage } from "./encoded.js";
 import { toConnectError } from "./errors.js";
 import { addHealth } from "./health.js";
 import { faultOff, injectFault } from "./fault.js";
@@ -125,6 +126,10 @@ function toBuffer(u8: Uint8Array): Buffer {
 }
 
 function serializeOutput(output: DescMessage, res: unknown): Buffer {
+  if (res instanceof EncodedMessage) {
+    if (res.schema.typeName !== output.typeName) throw new Error(`the handler encoded a ${res.schema.typeName}, not a ${output.typeName}`);
+    return toBuffer(res.bytes);
+  }
   // Handlers may return plain init objects; create() fills defaults so toBinary sees a full message.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   const msg = isMessage(res as any, output) ? (res as any) : create(output, (res ?? {}) as any);
