@@ -70,14 +70,21 @@ export function createRedisOrderIndex(opts: RedisOrderIndexOptions): OrderIndex 
       return raw ? revive(raw) : undefined;
     }),
     listIds: (userId, limit, after) => guarded("list", undefined, async () => {
-      if ((await redis.get(completeKey)) !== "1") return undefined;
-      const max = after ? String(after.createdAt.getTime()) : "+inf";
-      // Same-millisecond orders sort by id; skip the ones at the cursor's time already shown.
-      const rows = await redis.zrevrangebyscore(userKey(userId), max, "-inf", "WITHSCORES", "LIMIT", 0, limit + 100);
+      // The complete mark and the range in one round trip. The first page is the newest `limit`
+      // ids; after a cursor, same-millisecond orders sort by id, and the ones at the cursor's time
+      // already shown are skipped.
+      const m = redis.pipeline().get(completeKey);
+      if (after) m.zrevrangebyscore(userKey(userId), String(after.createdAt.getTime()), "-inf", "WITHSCORES", "LIMIT", 0, limit + 100);
+      else m.zrevrange(userKey(userId), 0, limit - 1);
+      const res = await m.exec();
+      if (!res || res.some(([e]) => e)) throw new Error("order index read failed");
+      if (res[0]![1] !== "1") return undefined;
+      const rows = res[1]![1] as string[];
+      if (!after) return rows;
       const ids: string[] = [];
       for (let i = 0; i < rows.length && ids.length < limit; i += 2) {
         const id = rows[i]!;
-        if (after && Number(rows[i + 1]) === after.createdAt.getTime() && id >= after.id) continue;
+        if (Number(rows[i + 1]) === after.createdAt.getTime() && id >= after.id) continue;
         ids.push(id);
       }
       return ids;
