@@ -242,8 +242,10 @@ async function main(): Promise<void> {
     { name: "getorder_p99_ms_at_50k", value: round2(reads.getOrder.p99), unit: "ms", target: "≤ 20", met: reads.getOrder.p99 <= 20 },
     { name: "listorders_p99_ms_at_50k", value: round2(reads.listOrders.p99), unit: "ms", target: "≤ 30", met: reads.listOrders.p99 <= 30 },
     // What a login costs beyond its hash (reads.login and reads.scrypt in the JSON): the lookup
-    // by email, which must not grow with the users.
-    { name: "login_lookup_ms_at_10k_users", value: loginLookup, unit: "ms", target: "≤ 5", met: loginLookup <= 5 },
+    // by email, which must not grow with the users, plus the edge hop, the limiter, the session
+    // and the token. No successful login, no figure.
+    { name: "login_lookup_ms_at_10k_users", value: loginLookup, unit: "ms", target: "≤ 5",
+      met: reads.login.count > 0 && reads.scrypt.count > 0 && loginLookup <= 5 },
     { name: "cpu_ms_per_order", value: cpuPerOrder, unit: "ms", target: "≤ 10", met: cpuPerOrder <= 10 },
   ];
   const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
@@ -254,7 +256,7 @@ async function main(): Promise<void> {
     "go echo = ghz → bench/go-echo, a grpc-go server on gen/go answering the same response bytes: over mTLS with catalog's certificate (catalog_vs_go_echo_ratio = direct rps / go echo mTLS rps) and in plaintext (node_vs_go_echo_plaintext_ratio = grpc-js echo rps / go echo plaintext rps); grpc-go uses both cores, grpc-js one.",
     `PlaceOrder: after ${warmupSeconds} s of warm-up checkout, ${orderUsers} virtual users (loadtest/src/journey.ts, profile checkout, no think time) each add one item then place the order, for ${orderSeconds} s per round, through the edge. orders/s counts CONFIRMED orders only; p99 is PlaceOrder's alone.`,
     `Load generators (ghz, the journey's Node process) run on the same ${cpus().length} cores as the mesh, so every figure includes their cost; CPU per process below (${round2(cpuTotal)} s of mesh CPU in ${rounds * orderSeconds} s of PlaceOrder) shows where checkout time goes.`,
-    `At 50k: ${seed.ordersBefore + seed.ordersAdded} orders and ${seed.usersBefore + seed.usersAdded} users stored (seeded ones inserted the way the services insert them, books balanced), then ${rounds50k} more checkout rounds; GetOrder and ListOrders (page 20) 500 calls each, 10 in flight, and Login once per load user, one at a time, through the edge; login_lookup_ms = Login's median − the median of as many scrypt hashes in the bench process with the parameters auth stored.`,
+    `At 50k: ${seed.ordersBefore + seed.ordersAdded} orders and ${seed.usersBefore + seed.usersAdded} users stored (seeded ones inserted the way the services insert them, books balanced), then ${rounds50k} more checkout rounds; GetOrder and ListOrders (page 20) 500 calls each, 10 in flight, and Login once per load user, one at a time, through the edge; login_lookup_ms = Login's median − the median of as many scrypt hashes in the bench process with the parameters auth stored (so it holds the edge hop, the login limiter, the session write and the token as well as the two reads by _id).`,
     `cpu_ms_per_order = CPU seconds of each mesh process during the empty-store checkout rounds ÷ the ${ordersPlaced} orders confirmed in them; each order is one AddItem and one PlaceOrder; the load generator's own CPU is not counted.`,
     `RSS: each process the mesh starts with its children (nginx's workers), the supervisor included; at rest = before the first round, once every process has run for ${settleSeconds} s; peak = the highest sum of one sample, sampled every 250 ms during every GetProduct, ListProducts and checkout measure, the 50k rounds and reads included. rss_rest_mib and rss_peak_mib are those sums.`,
     `SearchProducts: ghz → catalog direct (mTLS), ${concurrency} workers, ${seconds} s per query, page 20, queries ${JSON.stringify(SEARCH_QUERIES)} (loadtest/src/macro/search-bench.ts); at 100k = a second catalog process on a database of ${searchProducts} copies of the fixtures, each with a serial; searchproducts_p99_ms_at_100k is the worst query's p99.`,

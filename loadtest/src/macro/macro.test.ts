@@ -23,13 +23,15 @@ describe("proc readings", () => {
   });
 
   it("counts a busy child's CPU in its parent's row, as nginx's workers' in the edge's, unless it is recorded itself", async () => {
-    // The child spins for 600 ms of CPU, then idles until killed.
-    const child = spawn(process.execPath, ["-e", "const t = Date.now(); while (Date.now() - t < 600); setTimeout(() => {}, 30000)"], { stdio: "ignore" });
+    // The child spins until it has used 600 ms of CPU (not of wall time: the cores may be busy), then idles until killed.
+    const spin = "const c = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; }; while (c() < 600); setTimeout(() => {}, 30000)";
+    const child = spawn(process.execPath, ["-e", spin], { stdio: "ignore" });
     try {
       await new Promise((r) => child.once("spawn", r));
       const tree = measureCpu([{ name: "me", pid: process.pid }]);
       const own = measureCpu([{ name: "me", pid: process.pid }, { name: "child", pid: child.pid! }]);
-      for (let i = 0; i < 100 && (cpuSeconds(child.pid!) ?? 0) < 0.6; i++) await new Promise((r) => setTimeout(r, 20));
+      // /proc counts in ticks of 10 ms, and 600 ms of getrusage may read as 0.59 s.
+      for (let i = 0; i < 250 && (cpuSeconds(child.pid!) ?? 0) < 0.55; i++) await new Promise((r) => setTimeout(r, 20));
       const inTree = tree.stop();
       const apart = own.stop();
       expect(inTree.me).toBeGreaterThanOrEqual(0.4);
