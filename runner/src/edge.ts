@@ -26,7 +26,9 @@ const OLD_WORKERS_EXIT_MS = 15_000;
  * connection: the old workers let go of it and exit within a few seconds (a rolling restart of
  * two catalog replicas took 6 s, 4 s idle). nginx closes that connection with a few streams in
  * flight: grpc-js clients resend them (the chaos test sees no failure), grpc-go's ghz saw 10 to
- * 15 UNAVAILABLE per restart, with this wait or without it.
+ * 15 UNAVAILABLE per restart, with this wait or without it. An open server stream through the
+ * edge (WatchProduct) keeps its old worker until the stream ends, so with one open a reload takes
+ * the whole bound, and the replica is stopped with that worker still holding it.
  */
 export async function reloadEdge(edge: Proc, topology: Topology, routes: Route[], instances: Instance[]): Promise<void> {
   writeEdgeConf(topology, routes, instances);
@@ -34,10 +36,15 @@ export async function reloadEdge(edge: Proc, topology: Topology, routes: Route[]
   signal(edge, "SIGHUP");
   const until = Date.now() + OLD_WORKERS_EXIT_MS;
   let left = old;
+  let fresh: number[] = [];
   do {
     await new Promise((r) => setTimeout(r, 100));
-    left = left.filter((pid) => childPids(edge.pid).includes(pid));
-  } while (left.length > 0 && Date.now() < until);
+    const now = childPids(edge.pid);
+    left = old.filter((pid) => now.includes(pid));
+    fresh = now.filter((pid) => !old.includes(pid));
+  } while ((left.length > 0 || fresh.length === 0) && Date.now() < until);
+  // nginx keeps its old workers, and so the old upstreams, when it refuses the new config.
+  if (fresh.length === 0) throw new Error(`edge: nginx started no worker with the new config in ${OLD_WORKERS_EXIT_MS / 1000} s; see .run/logs/edge.log`);
   if (left.length > 0) console.warn(`edge: old nginx workers ${left.join(", ")} still run ${OLD_WORKERS_EXIT_MS / 1000} s after the reload; going on`);
 }
 
