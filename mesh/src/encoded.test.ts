@@ -5,7 +5,7 @@ import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { status, type Client } from "@grpc/grpc-js";
 import { CatalogService, GetProductRequestSchema, GetProductResponseSchema, ProductSchema } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { createTestMesh, rawClient, rawUnary, createCatalogFixture, type TestMesh } from "./testing/index.js";
-import { encoded } from "./encoded.js";
+import { encoded, isEncoded } from "./encoded.js";
 import { serve, type MeshServer } from "./serve.js";
 
 let mesh: TestMesh;
@@ -41,6 +41,14 @@ describe("encoded responses", () => {
     expect(res.code).toBe(0);
     expect(Buffer.from(res.response!).equals(Buffer.from(mug))).toBe(true);
     expect(fromBinary(GetProductResponseSchema, res.response!).product?.name).toBe("Encoded mug");
+  });
+
+  it("recognizes an encoded result by its registered brand, as from another copy of the package", () => {
+    const foreign = { [Symbol.for("shopmesh.encoded-message")]: true, schema: GetProductResponseSchema, bytes: mug };
+    expect(isEncoded(foreign)).toBe(true);
+    expect(isEncoded(encoded(GetProductResponseSchema, mug))).toBe(true);
+    expect(isEncoded({ schema: GetProductResponseSchema, bytes: mug })).toBe(false);
+    expect(isEncoded(null)).toBe(false);
   });
 
   it("answers INTERNAL, without naming types, when the bytes are of another message", async () => {

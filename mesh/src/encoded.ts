@@ -3,9 +3,19 @@
 // calls (catalog's products, encoded once per version), that work is done once, not per call.
 import type { DescMessage, MessageInitShape } from "@bufbuild/protobuf";
 
+// A registered symbol, not `instanceof`: two copies of this package in one process must still
+// recognize each other's results, or serve() would answer an empty message.
+const BRAND = Symbol.for("shopmesh.encoded-message");
+
 /** The bytes of one message of `schema`. */
 export class EncodedMessage {
+  readonly [BRAND] = true;
   constructor(readonly schema: DescMessage, readonly bytes: Uint8Array) {}
+}
+
+/** True for an encoded() result, from this copy of the package or another. */
+export function isEncoded(x: unknown): x is EncodedMessage {
+  return typeof x === "object" && x !== null && (x as { [BRAND]?: unknown })[BRAND] === true;
 }
 
 /**

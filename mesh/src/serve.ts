@@ -10,7 +10,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { MeshConfig } from "./config.js";
 import { defaultAccessLog, keepsLine } from "./access-log.js";
 import { runWithInboundCall, type InboundCall } from "./context.js";
-import { EncodedMessage } from "./encoded.js";
+import { isEncoded } from "./encoded.js";
 import { toConnectError } from "./errors.js";
 import { addHealth } from "./health.js";
 import { faultOff, injectFault } from "./fault.js";
@@ -126,7 +126,7 @@ function toBuffer(u8: Uint8Array): Buffer {
 }
 
 function serializeOutput(output: DescMessage, res: unknown): Buffer {
-  if (res instanceof EncodedMessage) {
+  if (isEncoded(res)) {
     if (res.schema.typeName !== output.typeName) throw new Error(`the handler encoded a ${res.schema.typeName}, not a ${output.typeName}`);
     return toBuffer(res.bytes);
   }

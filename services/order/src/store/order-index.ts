@@ -73,11 +73,13 @@ export function createRedisOrderIndex(opts: RedisOrderIndexOptions): OrderIndex 
       // The complete mark and the range in one round trip. The first page is the newest `limit`
       // ids; after a cursor, same-millisecond orders sort by id, and the ones at the cursor's time
       // already shown are skipped.
+      if (limit <= 0) return [];
       const m = redis.pipeline().get(completeKey);
       if (after) m.zrevrangebyscore(userKey(userId), String(after.createdAt.getTime()), "-inf", "WITHSCORES", "LIMIT", 0, limit + 100);
       else m.zrevrange(userKey(userId), 0, limit - 1);
       const res = await m.exec();
-      if (!res || res.some(([e]) => e)) throw new Error("order index read failed");
+      const failed = res?.find(([e]) => e)?.[0];
+      if (!res || failed) throw failed ?? new Error("order index read failed");
       if (res[0]![1] !== "1") return undefined;
       const rows = res[1]![1] as string[];
       if (!after) return rows;
