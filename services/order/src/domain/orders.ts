@@ -63,7 +63,8 @@ export function createOrders(deps: OrdersDeps): Orders {
   const settleMs = deps.settleMs ?? 5_000;
   const recordPurchaseMs = deps.recordPurchaseMs ?? 300;
   const log = deps.log ?? { warn() {}, error() {} };
-  const running = new Set<string>();
+  // The sagas this process runs, by order id: a duplicate call here waits for its promise.
+  const running = new Map<string, Promise<OrderRecord>>();
   let dirty = false;
   const budget = () => AbortSignal.timeout(settleMs);
 
@@ -143,41 +144,45 @@ export function createOrders(deps: OrdersDeps): Orders {
   }
 
   // Charges the reservation and settles it, for whichever caller owns it now.
-  async function runSaga(r: Reservation, card: CardInput, signal: AbortSignal): Promise<OrderRecord> {
-    running.add(r.id);
-    try {
-      const outcome = await upstreams.charge({ key: r.id, amountMinor: r.totalMinor, currency: r.currency, card }, signal);
-      let o: OrderRecord | null;
-      switch (outcome.kind) {
-        case "charged":
-          o = await confirm(r, outcome.chargeId, outcome.amountMinor);
-          break;
-        case "declined":
-          o = await settle(r, { status: "FAILED", failureReason: `payment refused: ${messageOf(outcome.error)}` });
-          if (o.status === "FAILED") throw outcome.error;
-          break;
-        case "ask":
-          o = await askPayment(r, `payment refused this attempt (${messageOf(outcome.error)})`);
-          if (!o) throw new UnavailableError("payment could not confirm this order's charge; it stays PENDING and is settled within a minute", outcome.error);
-          // Payment's own field violations say more than "order failed".
-          if (o.status === "FAILED" && !o.chargeId && outcome.invalidRequest) throw outcome.error;
-          break;
-        case "unsent":
-          // Nothing taken by this call: the order stays PENDING, and a retry of the request_id resumes it.
-          throw new UnavailableError("payment is unavailable; nothing was charged, retry with the same request_id", outcome.error);
-        case "unknown":
-          o = await askPayment(r, `payment outcome unknown (${messageOf(outcome.error)})`);
-          if (!o) throw new UnavailableError("payment did not answer; the order stays PENDING and is settled within a minute", outcome.error);
-          break;
-      }
-      if (o.status === "CONFIRMED") {
-        void upstreams.recordPurchase(r.id, r.items.map((l) => ({ productId: l.productId, quantity: l.quantity })), AbortSignal.timeout(recordPurchaseMs))
-          .catch((err: unknown) => log.warn({ err, orderId: r.id }, "could not report a purchase to recommendation"));
-      }
-      return answer(o);
-    } finally {
-      running.delete(r.id);
+  function runSaga(r: Reservation, card: CardInput, signal: AbortSignal): Promise<OrderRecord> {
+    const p = saga(r, card, signal);
+    running.set(r.id, p);
+    void p.catch(() => undefined).finally(() => {
+      if (running.get(r.id) === p) running.delete(r.id);
+    });
+    return p;
+  }
+
+  async function saga(r: Reservation, card: CardInput, signal: AbortSignal): Promise<OrderRecord> {
+    const outcome = await upstreams.charge({ key: r.id, amountMinor: r.totalMinor, currency: r.currency, card }, signal);
+    let o: OrderRecord | null;
+    switch (outcome.kind) {
+      case "charged":
+        o = await confirm(r, outcome.chargeId, outcome.amountMinor);
+        break;
+      case "declined":
+        o = await settle(r, { status: "FAILED", failureReason: `payment refused: ${messageOf(outcome.error)}` });
+        if (o.status === "FAILED") throw outcome.error;
+        break;
+      case "ask":
+        o = await askPayment(r, `payment refused this attempt (${messageOf(outcome.error)})`);
+        if (!o) throw new UnavailableError("payment could not confirm this order's charge; it stays PENDING and is settled within a minute", outcome.error);
+        // Payment's own field violations say more than "order failed".
+        if (o.status === "FAILED" && !o.chargeId && outcome.invalidRequest) throw outcome.error;
+        break;
+      case "unsent":
+        // Nothing taken by this call: the order stays PENDING, and a retry of the request_id resumes it.
+        throw new UnavailableError("payment is unavailable; nothing was charged, retry with the same request_id", outcome.error);
+      case "unknown":
+        o = await askPayment(r, `payment outcome unknown (${messageOf(outcome.error)})`);
+        if (!o) throw new UnavailableError("payment did not answer; the order stays PENDING and is settled within a minute", outcome.error);
+        break;
     }
+    if (o.status === "CONFIRMED") {
+      void upstreams.recordPurchase(r.id, r.items.map((l) => ({ productId: l.productId, quantity: l.quantity })), AbortSignal.timeout(recordPurchaseMs))
+        .catch((err: unknown) => log.warn({ err, orderId: r.id }, "could not report a purchase to recommendation"));
+    }
+    return answer(o);
   }
 
   async function price(cart: CartLineIn[], signal: AbortSignal): Promise<{ items: OrderLine[]; currency: string; totalMinor: number }> {
@@ -196,6 +201,18 @@ export function createOrders(deps: OrdersDeps): Orders {
   async function existing(userId: string, id: string, card: CardInput, signal: AbortSignal): Promise<OrderRecord> {
     const waitUntil = Date.now() + maxWaitMs;
     for (let waits = 0; ; waits++) {
+      // Its owner runs here: wait for that saga, not for the store (a hundred duplicates polling
+      // MongoDB, where even a read by _id scans, ran past the database's deadline at 70,000 orders).
+      const owner = running.get(id);
+      if (owner) {
+        const done = await settledWithin(owner, waitUntil - Date.now(), signal);
+        if (done === "waiting") throw new AbortedError("this request_id is being placed by another call; retry later");
+        // Its answer is this call's answer; when the saga failed, the store says what stands.
+        if (done.ok && done.order.userId === userId) return done.order;
+      }
+      // A final view is the order's answer for good; only a PENDING or missing one needs MongoDB.
+      const seen = await index.get(id);
+      if (seen && seen.userId === userId && seen.status !== "PENDING") return answer(seen);
       const o = await store.findOwned(userId, id);
       if (!o) throw new AbortedError("this request_id is being placed by another call; retry later");
       if (o.status !== "PENDING") return answer(o);
@@ -325,4 +342,22 @@ function decodeToken(token: string, userId: string): ListCursor | null {
 function messageOf(err: unknown): string {
   if (err instanceof ValidationError) return err.message;
   return err instanceof Error ? err.message : String(err);
+}
+
+/** How a saga this call waits for ended: its order, its error, or "waiting" when time or the caller ran out first. */
+async function settledWithin(p: Promise<OrderRecord>, ms: number, signal: AbortSignal): Promise<{ ok: true; order: OrderRecord } | { ok: false } | "waiting"> {
+  if (ms <= 0 || signal.aborted) return "waiting";
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const giveUp = new Promise<"waiting">((resolve) => {
+    timer = setTimeout(() => resolve("waiting"), ms);
+    onAbort = () => resolve("waiting");
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([p.then((order) => ({ ok: true as const, order }), () => ({ ok: false as const })), giveUp]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  }
 }
