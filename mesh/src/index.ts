@@ -44,7 +44,7 @@ export { createBreaker, createBreakerInterceptor, isTripCode, MESH_DOMAIN, CIRCU
 export type { Breaker, BreakerOptions, BreakerState } from "./breaker.js";
 export { clientMetrics, createMetricsInterceptor } from "./client-metrics.js";
 export type { ClientMetrics } from "./client-metrics.js";
-export { sleep } from "./sleep.js";
+export { sleep, waitFor } from "./sleep.js";
 export { checkCard, luhnValid } from "./card.js";
 export type { CardInput } from "./card.js";
 export { openRedis } from "./redis.js";

@@ -10,7 +10,7 @@
 // Nothing is updated or deleted, and no read decides anything. An order whose outcome is unknown
 // stays PENDING until a retry or the sweeper (sweeper.ts) asks payment what became of its key.
 import { createHash } from "node:crypto";
-import { AbortedError, type CardInput, checkCard, NotFoundError, PreconditionError, sleep, UnavailableError, ValidationError, Violations } from "@shopmesh/mesh";
+import { AbortedError, type CardInput, checkCard, NotFoundError, PreconditionError, sleep, UnavailableError, ValidationError, Violations, waitFor } from "@shopmesh/mesh";
 import type { OrderIndex } from "../store/order-index.js";
 import { type ListCursor, mergeOrder, type OrderLine, type OrderOutcome, type OrderRecord, type OrderStore, type Reservation } from "../store/order-store.js";
 import type { CartLineIn, Resolution, Upstreams } from "./upstreams.js";
@@ -205,10 +205,10 @@ export function createOrders(deps: OrdersDeps): Orders {
       // MongoDB, where even a read by _id scans, ran past the database's deadline at 70,000 orders).
       const owner = running.get(id);
       if (owner) {
-        const done = await settledWithin(owner, waitUntil - Date.now(), signal);
-        if (done === "waiting") throw new AbortedError("this request_id is being placed by another call; retry later");
+        const done = await waitFor(owner, waitUntil - Date.now(), signal);
+        if (done === "gave up") throw new AbortedError("this request_id is being placed by another call; retry later");
         // Its answer is this call's answer; when the saga failed, the store says what stands.
-        if (done.ok && done.order.userId === userId) return done.order;
+        if (done.ok && done.value.userId === userId) return done.value;
       }
       // A final view is the order's answer for good; only a PENDING or missing one needs MongoDB.
       const seen = await index.get(id);
@@ -342,22 +342,4 @@ function decodeToken(token: string, userId: string): ListCursor | null {
 function messageOf(err: unknown): string {
   if (err instanceof ValidationError) return err.message;
   return err instanceof Error ? err.message : String(err);
-}
-
-/** How a saga this call waits for ended: its order, its error, or "waiting" when time or the caller ran out first. */
-async function settledWithin(p: Promise<OrderRecord>, ms: number, signal: AbortSignal): Promise<{ ok: true; order: OrderRecord } | { ok: false } | "waiting"> {
-  if (ms <= 0 || signal.aborted) return "waiting";
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const giveUp = new Promise<"waiting">((resolve) => {
-    timer = setTimeout(() => resolve("waiting"), ms);
-    onAbort = () => resolve("waiting");
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([p.then((order) => ({ ok: true as const, order }), () => ({ ok: false as const })), giveUp]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal.removeEventListener("abort", onAbort);
-  }
 }

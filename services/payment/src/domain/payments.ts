@@ -7,7 +7,7 @@
 // its charge became asks ResolveCharge, which closes the key at the processor when nothing was
 // taken, so a late capture cannot follow the answer "not charged".
 import { createHash } from "node:crypto";
-import { type CardInput, checkCard, NotFoundError, PreconditionError, UnavailableError, Violations, withReason } from "@shopmesh/mesh";
+import { type CardInput, checkCard, NotFoundError, PreconditionError, UnavailableError, Violations, waitFor, withReason } from "@shopmesh/mesh";
 import type { ChargeCache } from "../store/charge-cache.js";
 import { type ChargeAttempt, type ChargeRecord, type ChargeStore, mergeCharge } from "../store/charge-store.js";
 import { fingerprintCard } from "./card.js";
@@ -171,10 +171,11 @@ export function createPayments(deps: PaymentsDeps): Payments {
       const running = deciding.get(req.idempotencyKey);
       if (running) {
         // Its record is this call's answer; when that call failed, go on as if it never ran.
-        const rec = await untilSettled(running, signal);
-        if (rec) {
-          checkSameRequest(rec, attempt);
-          return answer(rec);
+        const done = await waitFor(running, Infinity, signal);
+        if (done === "gave up") throw signal!.reason;
+        if (done.ok) {
+          checkSameRequest(done.value, attempt);
+          return answer(done.value);
         }
       }
       return answer(await decideOnce(attempt.key, () => decide(attempt, card, signal)));
@@ -220,19 +221,4 @@ export function createPayments(deps: PaymentsDeps): Payments {
       return visibleCharge(chargeId);
     },
   };
-}
-
-/** The record a capture this call waits for settled with, or undefined when it failed; throws the caller's abort reason if the caller leaves first. */
-async function untilSettled(p: Promise<ChargeRecord>, signal?: AbortSignal): Promise<ChargeRecord | undefined> {
-  signal?.throwIfAborted();
-  let onAbort: (() => void) | undefined;
-  const left = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal!.reason);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    return await Promise.race([p.catch(() => undefined), left]);
-  } finally {
-    if (onAbort) signal?.removeEventListener("abort", onAbort);
-  }
 }
