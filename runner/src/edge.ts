@@ -1,12 +1,12 @@
 // The nginx edge's config on disk: rendered by render/nginx.ts into .run/nginx/nginx.conf, and
 // reloaded with SIGHUP when a replica leaves or rejoins during a rolling restart.
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Topology } from "@shopmesh/mesh";
 import { certDir, logDir, nginxDir } from "./paths.js";
 import { renderNginxConf } from "./render/nginx.js";
 import type { Instance, Route } from "./routes.js";
-import { signal, type Proc } from "./supervisor.js";
+import { signal, statFields, type Proc } from "./supervisor.js";
 
 /** Writes .run/nginx/nginx.conf with upstreams for `instances`. */
 export function writeEdgeConf(topology: Topology, routes: Route[], instances: Instance[]): void {
@@ -50,17 +50,9 @@ export async function reloadEdge(edge: Proc, topology: Topology, routes: Route[]
 
 /** The pids of a process's living children, from /proc. */
 function childPids(parent: number): number[] {
-  const out: number[] = [];
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-      // After the command name's closing paren: the state, then the parent's pid.
-      const [state, ppid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(ppid) === parent && state !== "Z") out.push(Number(name));
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return out;
+  return readdirSync("/proc").filter((name) => {
+    if (!/^\d+$/.test(name)) return false;
+    const f = statFields(Number(name)); // undefined: gone between the listing and the read
+    return f !== undefined && Number(f[1]) === parent && f[0] !== "Z";
+  }).map(Number);
 }

@@ -74,16 +74,24 @@ export function writeState(procs: Proc[]): void {
   renameSync(`${stateFile}.tmp`, stateFile);
 }
 
-/** The start time of a running pid, or undefined when it is gone (or a zombie). */
-function startTimeOf(pid: number): string | undefined {
+/**
+ * The fields of /proc/<pid>/stat after the command name, so index 0 is the state and 1 the
+ * parent's pid; undefined when the process is gone.
+ */
+export function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // The command name (field 2) may contain spaces; the fields after its closing paren are plain.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return fields[0] === "Z" ? undefined : fields[19];
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return undefined;
   }
+}
+
+/** The start time of a running pid, or undefined when it is gone (or a zombie). */
+function startTimeOf(pid: number): string | undefined {
+  const fields = statFields(pid);
+  return fields === undefined || fields[0] === "Z" ? undefined : fields[19];
 }
 
 /** True when the recorded process still runs (same pid and same start time). */

@@ -158,9 +158,10 @@ export function treeCpuSeconds(procs: readonly MeshProcess[]): Record<string, nu
   const recorded = new Set(procs.map((p) => p.pid));
   const out: Record<string, number> = {};
   for (const p of procs) {
-    if (cpuSeconds(p.pid) === undefined) continue;
-    const tree = descendants(p.pid, children, recorded).map((pid) => cpuSeconds(pid) ?? 0);
-    out[p.name] = Math.round(tree.reduce((a, b) => a + b, 0) * 100) / 100;
+    const own = cpuSeconds(p.pid);
+    if (own === undefined) continue;
+    const rest = descendants(p.pid, children, recorded).slice(1).map((pid) => cpuSeconds(pid) ?? 0);
+    out[p.name] = Math.round(rest.reduce((a, b) => a + b, own) * 100) / 100;
   }
   return out;
 }

@@ -33,6 +33,10 @@ export async function measureReads(client: EdgeClient, o: { users: LoadUser[]; c
   }
   const withOrders = users.filter((u) => orderOf.has(u.token));
   if (withOrders.length === 0) throw new Error("no load user has an order yet: run the checkout rounds first");
+  const failed = (name: string, err: unknown) => {
+    const code = err instanceof CallError ? err.code : "CLIENT_ERROR";
+    errors[`${name}:${code}`] = (errors[`${name}:${code}`] ?? 0) + 1;
+  };
   const run = async (name: string, call: (i: number) => Promise<unknown>): Promise<LatencySummary> => {
     const samples: number[] = [];
     let next = 0;
@@ -43,8 +47,7 @@ export async function measureReads(client: EdgeClient, o: { users: LoadUser[]; c
           await call(i);
           samples.push(performance.now() - t);
         } catch (err) {
-          const code = err instanceof CallError ? err.code : "CLIENT_ERROR";
-          errors[`${name}:${code}`] = (errors[`${name}:${code}`] ?? 0) + 1;
+          failed(name, err);
         }
       }
     }));
@@ -65,8 +68,7 @@ export async function measureReads(client: EdgeClient, o: { users: LoadUser[]; c
       await client.call(AuthService.method.login, { email: u.email, password: u.password });
       logins.push(performance.now() - t);
     } catch (err) {
-      const code = err instanceof CallError ? err.code : "CLIENT_ERROR";
-      errors[`Login:${code}`] = (errors[`Login:${code}`] ?? 0) + 1;
+      failed("Login", err);
     }
     t = performance.now();
     await hash();
