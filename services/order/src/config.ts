@@ -12,6 +12,8 @@ export interface OrderConfig {
   redisUrl: string;
   /** Prefix of every Redis key this service writes. */
   redisPrefix: string;
+  /** How many final order views this process keeps in memory, besides Redis. */
+  cachedOrders: number;
   /** How long an order belongs to the call that placed it before the sweeper may settle it, ms. */
   leaseMs: number;
   /** Pause between sweeper rounds, ms. */
@@ -37,6 +39,7 @@ export const orderConfigSchema = {
   mongoDb: { env: "MONGO_DB", def: "shop_order", doc: "database name", parse: str },
   redisUrl: { env: "REDIS_URL", def: "redis://127.0.0.1:6380", doc: "Redis URL (the derived order index and the sweeper's work list)", parse: str },
   redisPrefix: { env: "REDIS_PREFIX", def: "order:", doc: "prefix of this service's Redis keys", parse: str },
+  cachedOrders: { env: "ORDER_CACHED_ORDERS", def: "5000", doc: "final orders (immutable) this process keeps in memory for GetOrder and ListOrders, besides Redis; 0 = none", parse: int(0, 1_000_000) },
   leaseMs: { env: "ORDER_LEASE_MS", def: "30000", doc: "how long an order belongs to the call that placed it before the sweeper settles it, ms", parse: int(200, 600_000) },
   sweepIntervalMs: { env: "ORDER_SWEEP_INTERVAL_MS", def: "5000", doc: "pause between sweeper rounds, ms", parse: int(100, 600_000) },
   sweepBatch: { env: "ORDER_SWEEP_BATCH", def: "50", doc: "most orders the sweeper settles per round", parse: int(1, 10_000) },

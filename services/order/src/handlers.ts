@@ -1,23 +1,29 @@
-// Order's RPCs: thin adapters from protobuf messages to the order use cases and back.
+// Order's RPCs: thin adapters from protobuf messages to the order use cases and back. Orders are
+// answered as bytes encoded once per record object: the index hands out the same object for a
+// final order it keeps (store/order-index.ts), and records are never changed.
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
-import { currentUser, UnauthenticatedError } from "@shopmesh/mesh";
-import { OrderStatus, type OrderService } from "@shopmesh/gen/shop/order/v1/order_pb.js";
+import { currentUser, encoderOf, framed, UnauthenticatedError } from "@shopmesh/mesh";
+import {
+  GetOrderResponseSchema, ListOrdersResponseSchema, OrderSchema, OrderStatus, PlaceOrderResponseSchema, type OrderService,
+} from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import type { Orders } from "./domain/orders.js";
 import type { OrderRecord } from "./store/order-store.js";
 
 /** The OrderService implementation over the order use cases. */
 export function createOrderHandlers(orders: Orders): ServiceImpl<typeof OrderService> {
+  const bytes = encoderOf(OrderSchema, toOrder);
   return {
     async placeOrder(req, ctx) {
-      return { order: toOrder(await orders.placeOrder(userOf(ctx), req.requestId, req.card, ctx.signal)) };
+      return framed(PlaceOrderResponseSchema, "order", [bytes(await orders.placeOrder(userOf(ctx), req.requestId, req.card, ctx.signal))]);
     },
     async getOrder(req, ctx) {
-      return { order: toOrder(await orders.getOrder(userOf(ctx), req.orderId)) };
+      return framed(GetOrderResponseSchema, "order", [bytes(await orders.getOrder(userOf(ctx), req.orderId))]);
     },
     async listOrders(req, ctx) {
       const page = await orders.listOrders(userOf(ctx), req.pageSize, req.pageToken);
-      return { orders: page.orders.map(toOrder), nextPageToken: page.nextPageToken };
+      return framed(ListOrdersResponseSchema, "orders", page.orders.map(bytes), { field: "nextPageToken", value: page.nextPageToken });
     },
   };
 }
@@ -31,7 +37,8 @@ function userOf(ctx: HandlerContext): string {
 
 const statusOf = { PENDING: OrderStatus.PENDING, CONFIRMED: OrderStatus.CONFIRMED, FAILED: OrderStatus.FAILED } as const;
 
-function toOrder(o: OrderRecord) {
+/** The message of a record. */
+export function toOrder(o: OrderRecord): MessageInitShape<typeof OrderSchema> {
   return {
     id: o.id,
     userId: o.userId,

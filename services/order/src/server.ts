@@ -31,7 +31,7 @@ export async function startServer(config: OrderConfig, deps: OrderDeps = {}): Pr
     onConnectError: (err) => log.warn({ err }, "redis not reachable at start; reads use MongoDB"),
   });
   const index = createRedisOrderIndex({
-    redis, prefix: config.redisPrefix,
+    redis, prefix: config.redisPrefix, cachedFinal: config.cachedOrders,
     onError: (err, op) => log.warn({ err: (err as Error).message, op }, "order index unavailable"),
   });
   const upstreams = createUpstreamClients(config.mesh, {

@@ -2,7 +2,10 @@
 // (GetOrder), each user's orders by time (ListOrders), and the orders that still need work (the
 // sweeper). FerretDB 1.x answers a filter on userId only by reading every order, so these keep
 // the reads flat as orders pile up. Mongo stays the truth: a final view is immutable (facts never
-// change) and so never stale; a PENDING view is a hint, checked against Mongo.
+// change) and so never stale; a PENDING view is a hint, checked against Mongo. Being immutable,
+// the last final views read or written are also kept in this process (`cachedFinal`), so a read of
+// a recent order needs no Redis value and no JSON parse, and its record object, reused, is
+// encoded for the response once (handlers.ts).
 import type { Redis } from "ioredis";
 import type { ListCursor, OrderRecord } from "./order-store.js";
 
@@ -29,6 +32,8 @@ export interface RedisOrderIndexOptions {
   redis: Redis;
   /** Key prefix, "order:" in production. */
   prefix: string;
+  /** How many final views this process keeps (0 = none). */
+  cachedFinal: number;
   onError?: (err: unknown, op: string) => void;
 }
 
@@ -40,6 +45,7 @@ export function createRedisOrderIndex(opts: RedisOrderIndexOptions): OrderIndex 
   const userKey = (u: string) => `${prefix}user:${u}`;
   const workKey = `${prefix}work`;
   const completeKey = `${prefix}index-complete`;
+  const finals = new FinalViews(opts.cachedFinal);
   async function guarded<T>(op: string, fallback: T, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -63,11 +69,14 @@ export function createRedisOrderIndex(opts: RedisOrderIndexOptions): OrderIndex 
       else m.zrem(workKey, o.id);
       const res = await m.exec();
       if (!res || res.some(([e]) => e)) throw new Error("order index write failed");
+      finals.keep(o);
       return true;
     }),
     get: (id) => guarded("get", undefined, async () => {
+      const kept = finals.get(id);
+      if (kept) return kept;
       const raw = await redis.get(viewKey(id));
-      return raw ? revive(raw) : undefined;
+      return raw ? finals.keep(revive(raw)) : undefined;
     }),
     listIds: (userId, limit, after) => guarded("list", undefined, async () => {
       // The complete mark and the range in one round trip. The first page is the newest `limit`
@@ -92,9 +101,16 @@ export function createRedisOrderIndex(opts: RedisOrderIndexOptions): OrderIndex 
       return ids;
     }),
     getMany: (ids) => guarded("getMany", undefined, async () => {
-      if (ids.length === 0) return [];
-      const raws = await redis.mget(ids.map(viewKey));
-      return raws.map((r) => (r ? revive(r) : undefined));
+      const views = ids.map((id) => finals.get(id));
+      const missing = ids.filter((_, i) => views[i] === undefined);
+      if (missing.length === 0) return views;
+      const raws = await redis.mget(missing.map(viewKey));
+      let next = 0;
+      return views.map((v) => {
+        if (v) return v;
+        const raw = raws[next++];
+        return raw ? finals.keep(revive(raw)) : undefined;
+      });
     }),
     due: (now, limit) => guarded("due", [], () => redis.zrangebyscore(workKey, "-inf", String(now.getTime()), "LIMIT", 0, limit)),
     done: (id) => guarded("done", undefined, async () => void (await redis.zrem(workKey, id))),
@@ -105,6 +121,29 @@ export function createRedisOrderIndex(opts: RedisOrderIndexOptions): OrderIndex 
       return true;
     }),
   };
+}
+
+/** The last `max` final views, by order id; the oldest read or written is dropped first. */
+class FinalViews {
+  private readonly views = new Map<string, OrderRecord>();
+  constructor(private readonly max: number) {}
+  get(id: string): OrderRecord | undefined {
+    const v = this.views.get(id);
+    if (v) {
+      // Map keeps insertion order: move it to the newest end.
+      this.views.delete(id);
+      this.views.set(id, v);
+    }
+    return v;
+  }
+  /** Keeps `o` when it is final; returns it. */
+  keep(o: OrderRecord): OrderRecord {
+    if (o.status === "PENDING" || this.max === 0) return o;
+    this.views.delete(o.id);
+    this.views.set(o.id, o);
+    if (this.views.size > this.max) this.views.delete(this.views.keys().next().value!);
+    return o;
+  }
 }
 
 function revive(raw: string): OrderRecord {

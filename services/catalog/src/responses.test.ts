@@ -1,10 +1,10 @@
-// The responses framed from cached product bytes are byte for byte what toBinary() writes for the
-// same message, for every read of both API versions, and a replaced record is encoded anew.
+// Catalog's responses framed from cached product bytes (mesh's encoderOf and framed) are byte for
+// byte what toBinary() writes for the same message, for every read of both API versions, and a
+// replaced record is encoded anew.
 import { create, equals, fromBinary, toBinary, type DescMessage } from "@bufbuild/protobuf";
-import { type EncodedMessage, isEncoded } from "@shopmesh/mesh";
+import { type EncodedMessage, encoderOf, framed, isEncoded } from "@shopmesh/mesh";
 import * as v1 from "@shopmesh/gen/shop/catalog/v1/catalog_pb.js";
 import * as v2 from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
-import { productEncoder, productsResponse } from "./encode.js";
 import { toV1, toV2 } from "./handlers.js";
 import type { ProductRecord } from "./store/product-store.js";
 
@@ -21,8 +21,8 @@ function bytesOf(res: unknown, schema: DescMessage): Uint8Array {
 }
 
 describe("encoded catalog responses", () => {
-  const e1 = productEncoder({ schema: v1.ProductSchema, toMessage: toV1 });
-  const e2 = productEncoder({ schema: v2.ProductSchema, toMessage: toV2 });
+  const e1 = encoderOf(v1.ProductSchema, toV1);
+  const e2 = encoderOf(v2.ProductSchema, toV2);
 
   it.each([
     ["v2 GetProduct", v2.GetProductResponseSchema, "product", records.slice(0, 1), e2, (ps: ProductRecord[]) => ({ product: toV2(ps[0]!) })],
@@ -31,7 +31,7 @@ describe("encoded catalog responses", () => {
     ["v2 SearchProducts, none found", v2.SearchProductsResponseSchema, "products", [], e2, () => ({ products: [] })],
     ["v1 SearchProducts", v1.SearchProductsResponseSchema, "products", records, e1, (ps: ProductRecord[]) => ({ products: ps.map(toV1) })],
   ] as const)("%s is what toBinary writes", (_name, schema, field, ps, enc, init) => {
-    const got = bytesOf(productsResponse(schema as DescMessage, field, ps.map(enc)), schema as DescMessage);
+    const got = bytesOf(framed(schema as DescMessage, field, ps.map(enc)), schema as DescMessage);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const want = toBinary(schema as DescMessage, create(schema as DescMessage, init([...ps]) as any));
     expect(Buffer.from(got).equals(Buffer.from(want))).toBe(true);
@@ -39,7 +39,7 @@ describe("encoded catalog responses", () => {
 
   it.each(["", "next-page-token"])("ListProducts with page token %j is what toBinary writes, in both versions", (token) => {
     for (const [schema, enc, map] of [[v2.ListProductsResponseSchema, e2, toV2], [v1.ListProductsResponseSchema, e1, toV1]] as const) {
-      const got = bytesOf(productsResponse(schema, "products", records.map(enc), { field: "nextPageToken", value: token }), schema);
+      const got = bytesOf(framed(schema, "products", records.map(enc), { field: "nextPageToken", value: token }), schema);
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const want = create(schema as DescMessage, { products: records.map(map as (p: ProductRecord) => any), nextPageToken: token });
       expect(Buffer.from(got).equals(Buffer.from(toBinary(schema as DescMessage, want)))).toBe(true);
@@ -55,7 +55,9 @@ describe("encoded catalog responses", () => {
     expect(fromBinary(v2.ProductSchema, e2(first)).name).toBe("Mug");
   });
 
-  it("refuses a field the response does not have", () => {
-    expect(() => productsResponse(v2.GetProductResponseSchema, "products", [])).toThrow("shop.catalog.v2.GetProductResponse has no field products");
+  it("refuses a field the response does not have, a scalar field, and two items for a singular field", () => {
+    expect(() => framed(v2.GetProductResponseSchema, "products", [])).toThrow("shop.catalog.v2.GetProductResponse has no field products");
+    expect(() => framed(v2.ListProductsResponseSchema, "nextPageToken", [])).toThrow("shop.catalog.v2.ListProductsResponse.nextPageToken is not a message field");
+    expect(() => framed(v2.GetProductResponseSchema, "product", [e2(records[0]!), e2(records[1]!)])).toThrow("holds one message, not 2");
   });
 });
