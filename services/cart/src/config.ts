@@ -14,6 +14,8 @@ export interface CartConfig {
   ttlSeconds: number;
   /** catalog's gRPC address, host:port. */
   catalogAddr: string;
+  /** How many product ids catalog confirmed this process remembers (AddItem then skips catalog). */
+  knownProducts: number;
   mesh: MeshConfig;
 }
 
@@ -27,6 +29,7 @@ export const cartConfigSchema = {
   redisPrefix: { env: "REDIS_PREFIX", def: "cart:", doc: "prefix of this service's Redis keys", parse: str },
   ttlSeconds: { env: "CART_TTL_SECONDS", def: String(7 * 24 * 3600), doc: "cart lifetime after its last change, s", parse: int(1, 365 * 24 * 3600) },
   catalogAddr: { env: "CATALOG_ADDR", def: "127.0.0.1:50052", doc: "catalog's gRPC address", parse: str },
+  knownProducts: { env: "CART_KNOWN_PRODUCTS", def: "10000", doc: "product ids catalog confirmed that this process remembers, so AddItem of one skips catalog (catalog has no delete); 0 = ask every time", parse: int(0, 1_000_000) },
 } satisfies Record<string, Setting<unknown>>;
 
 /** Reads and checks every setting; throws one error naming every bad variable. */

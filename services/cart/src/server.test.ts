@@ -129,19 +129,25 @@ test("no token is Unauthenticated; a caller other than edge/order is PermissionD
   expect((await failure(stranger.getCart({}, alice))).code).toBe(Code.PermissionDenied);
 });
 
-test("with catalog down, AddItem is Unavailable, and the open breaker then fails fast", async () => {
+test("with catalog down, a product catalog confirmed before still goes in; any other is Unavailable, and the open breaker then fails fast", async () => {
   await catalog.close(100);
-  // The breaker opens once failures reach half of the calls in its 10 s window, which still
-  // holds this file's earlier successes: keep calling until it does (bounded).
+  const dave = { headers: { authorization: `Bearer ${await mesh.signToken({ sub: "dave" })}` } };
+  // p-01 was found earlier in this file. catalog has no delete, so cart does not ask again.
+  expect((await client.addItem({ productId: "p-01", quantity: 2 }, dave)).cart!.items).toMatchObject([{ productId: "p-01", quantity: 2 }]);
+  // p-54 exists in catalog, but cart never asked about it: it must ask, and catalog is down. The
+  // breaker opens once failures reach half of the calls in its 10 s window, which still holds this
+  // file's earlier successes: keep calling until it does (bounded).
   const errors: ConnectError[] = [];
   while (errors.length < 150 && !errors.at(-1)?.rawMessage.includes("circuit open")) {
-    errors.push(await failure(client.addItem({ productId: "p-01", quantity: 1 }, alice)));
+    errors.push(await failure(client.addItem({ productId: "p-54", quantity: 1 }, alice)));
   }
   expect(errors.every((e) => e.code === Code.Unavailable)).toBe(true);
   expect(errors.at(-1)!.rawMessage).toBe("catalog is unavailable (circuit open)");
   const started = Date.now();
-  await failure(client.addItem({ productId: "p-01", quantity: 1 }, alice));
+  await failure(client.addItem({ productId: "p-54", quantity: 1 }, alice));
   expect(Date.now() - started).toBeLessThan(200);
-  // Reads do not need the catalog.
+  // Reads do not need the catalog, nor does a known product.
   expect((await client.getCart({}, alice)).cart!.items.length).toBeGreaterThan(0);
+  expect((await client.addItem({ productId: "p-01", quantity: 1 }, dave)).cart!.items).toMatchObject([{ productId: "p-01", quantity: 3 }]);
+  expect((await client.getCart({}, alice)).cart!.items.some((i) => i.productId === "p-54")).toBe(false);
 });

@@ -4,7 +4,7 @@ import { createClient, createLogger, NotFoundError, serve, upstreamError, type M
 import { CartService } from "@shopmesh/gen/shop/cart/v1/cart_pb.js";
 import { CatalogService } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import type { CartConfig } from "./config.js";
-import { createCart } from "./domain/cart.js";
+import { createCart, rememberFound } from "./domain/cart.js";
 import { createCartHandlers } from "./handlers.js";
 import type { CartStore } from "./store/cart-store.js";
 import { createRedisCartStore } from "./store/redis-cart-store.js";
@@ -22,13 +22,13 @@ export async function startServer(config: CartConfig): Promise<{ port: number; a
   const cart = createCart({
     store,
     // Catalog's NotFound is cart's own; any other failure keeps only its kind (mesh's upstreamError).
-    productExists: async (id, signal) => {
+    productExists: rememberFound(async (id, signal) => {
       try {
         await catalog.getProduct({ id }, { signal });
       } catch (err) {
         throw upstreamError("catalog", err, (e) => (e.code === Code.NotFound ? new NotFoundError(`product ${id} not found`) : undefined));
       }
-    },
+    }, config.knownProducts),
   });
   const server = await serve({
     name: "cart",

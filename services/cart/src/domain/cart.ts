@@ -15,6 +15,23 @@ export interface CartUseCases {
   removeOrderedItems(userId: string, orderId: string, lines: CartLine[]): Promise<void>;
 }
 
+/**
+ * A product check that remembers the products it found, at most `max` of them (the first found is
+ * dropped first). catalog has no delete, only UpsertProduct, so a product that existed still
+ * exists: AddItem of a product seen before needs no call to catalog, and still works while catalog
+ * is down. A failed check (NotFound included) is not remembered.
+ */
+export function rememberFound(check: ProductCheck, max: number): ProductCheck {
+  const found = new Set<string>();
+  return async (productId, signal) => {
+    if (found.has(productId)) return;
+    await check(productId, signal);
+    if (max === 0) return;
+    found.add(productId);
+    if (found.size > max) found.delete(found.values().next().value!);
+  };
+}
+
 /** Most units of one product in a cart. */
 export const MAX_QUANTITY = 99;
 /** Most distinct products in a cart. */
