@@ -16,6 +16,7 @@ export type { Topology, TopologyService, MethodRule, Address } from "./topology.
 export { inboundCall, runWithInboundCall, currentUser, currentCaller, userKey, callerKey } from "./context.js";
 export type { InboundCall, User } from "./context.js";
 export { serve } from "./serve.js";
+export { InFlight } from "./in-flight.js";
 export { encoded, encoderOf, framed, isEncoded, EncodedMessage } from "./encoded.js";
 export type { ServeOptions, MeshServer, ServiceRegistration, AdminRoute } from "./serve.js";
 export { stopOnSignals } from "./serve-signals.js";

@@ -10,7 +10,7 @@
 // Nothing is updated or deleted, and no read decides anything. An order whose outcome is unknown
 // stays PENDING until a retry or the sweeper (sweeper.ts) asks payment what became of its key.
 import { createHash } from "node:crypto";
-import { AbortedError, type CardInput, checkCard, NotFoundError, PreconditionError, sleep, UnavailableError, ValidationError, Violations, waitFor } from "@shopmesh/mesh";
+import { AbortedError, type CardInput, checkCard, InFlight, NotFoundError, PreconditionError, sleep, UnavailableError, ValidationError, Violations, waitFor } from "@shopmesh/mesh";
 import type { OrderIndex } from "../store/order-index.js";
 import { type ListCursor, mergeOrder, type OrderLine, type OrderOutcome, type OrderRecord, type OrderStore, type Reservation } from "../store/order-store.js";
 import type { CartLineIn, Resolution, Upstreams } from "./upstreams.js";
@@ -64,7 +64,7 @@ export function createOrders(deps: OrdersDeps): Orders {
   const recordPurchaseMs = deps.recordPurchaseMs ?? 300;
   const log = deps.log ?? { warn() {}, error() {} };
   // The sagas this process runs, by order id: a duplicate call here waits for its promise.
-  const running = new Map<string, Promise<OrderRecord>>();
+  const running = new InFlight<OrderRecord>();
   let dirty = false;
   const budget = () => AbortSignal.timeout(settleMs);
 
@@ -145,12 +145,7 @@ export function createOrders(deps: OrdersDeps): Orders {
 
   // Charges the reservation and settles it, for whichever caller owns it now.
   function runSaga(r: Reservation, card: CardInput, signal: AbortSignal): Promise<OrderRecord> {
-    const p = saga(r, card, signal);
-    running.set(r.id, p);
-    void p.catch(() => undefined).finally(() => {
-      if (running.get(r.id) === p) running.delete(r.id);
-    });
-    return p;
+    return running.run(r.id, () => saga(r, card, signal));
   }
 
   async function saga(r: Reservation, card: CardInput, signal: AbortSignal): Promise<OrderRecord> {

@@ -7,7 +7,7 @@
 // its charge became asks ResolveCharge, which closes the key at the processor when nothing was
 // taken, so a late capture cannot follow the answer "not charged".
 import { createHash } from "node:crypto";
-import { type CardInput, checkCard, NotFoundError, PreconditionError, UnavailableError, Violations, waitFor, withReason } from "@shopmesh/mesh";
+import { type CardInput, checkCard, InFlight, NotFoundError, PreconditionError, UnavailableError, Violations, waitFor, withReason } from "@shopmesh/mesh";
 import type { ChargeCache } from "../store/charge-cache.js";
 import { type ChargeAttempt, type ChargeRecord, type ChargeStore, mergeCharge } from "../store/charge-store.js";
 import { fingerprintCard } from "./card.js";
@@ -58,15 +58,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
   // The charges this process is deciding, by key: a concurrent Charge with the key waits for that
   // promise instead of inserting and reading MongoDB itself, where even a read by _id scans (a
   // hundred at once at 70,000 charges ran past the database's deadline).
-  const deciding = new Map<string, Promise<ChargeRecord>>();
-  function decideOnce(key: string, work: () => Promise<ChargeRecord>): Promise<ChargeRecord> {
-    const p = work();
-    deciding.set(key, p);
-    void p.catch(() => undefined).finally(() => {
-      if (deciding.get(key) === p) deciding.delete(key);
-    });
-    return p;
-  }
+  const deciding = new InFlight<ChargeRecord>();
 
   function validate(req: ChargeInput): { amountMinor: number; currency: string; card: CardInput } {
     const v = new Violations();
@@ -178,7 +170,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
           return answer(done.value);
         }
       }
-      return answer(await decideOnce(attempt.key, () => decide(attempt, card, signal)));
+      return answer(await deciding.run(attempt.key, () => decide(attempt, card, signal)));
     },
 
     async resolve(key, signal) {
