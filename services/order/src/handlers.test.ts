@@ -1,10 +1,10 @@
 // Order's responses, framed from bytes encoded once per record, are byte for byte what toBinary()
-// writes for the same message: a page with and without a next token, an empty page, GetOrder and
-// PlaceOrder, for orders in each state.
+// writes for the same message: a page with and without a next token, an empty page, and GetOrder,
+// for orders in each state.
 import { create, toBinary, type DescMessage } from "@bufbuild/protobuf";
 import type { HandlerContext } from "@connectrpc/connect";
 import { type EncodedMessage, isEncoded } from "@shopmesh/mesh";
-import { GetOrderResponseSchema, ListOrdersResponseSchema, PlaceOrderResponseSchema } from "@shopmesh/gen/shop/order/v1/order_pb.js";
+import { GetOrderResponseSchema, ListOrdersResponseSchema } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import type { Orders } from "./domain/orders.js";
 import { createOrderHandlers, toOrder } from "./handlers.js";
 import type { OrderRecord } from "./store/order-store.js";
@@ -38,7 +38,6 @@ test.each([[3, "t"], [3, ""], [0, ""]])("ListOrders of %i orders, token %j, is w
   same(res, ListOrdersResponseSchema, { orders: records.slice(0, size).map(toOrder), nextPageToken: token === "" ? "" : "next" });
 });
 
-test("GetOrder and PlaceOrder are what toBinary writes", async () => {
+test("GetOrder is what toBinary writes, in every state", async () => {
   for (const r of records) same(await handlers.getOrder({ orderId: r.id } as never, ctx), GetOrderResponseSchema, { order: toOrder(r) });
-  same(await handlers.placeOrder({ requestId: "r", card: undefined } as never, ctx), PlaceOrderResponseSchema, { order: toOrder(records[0]!) });
 });

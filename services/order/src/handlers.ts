@@ -1,12 +1,12 @@
-// Order's RPCs: thin adapters from protobuf messages to the order use cases and back. Orders are
-// answered as bytes encoded once per record object: the index hands out the same object for a
+// Order's RPCs: thin adapters from protobuf messages to the order use cases and back. The reads
+// answer with bytes encoded once per record object: the index hands out the same object for a
 // final order it keeps (store/order-index.ts), and records are never changed.
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import { currentUser, encoderOf, framed, UnauthenticatedError } from "@shopmesh/mesh";
 import {
-  GetOrderResponseSchema, ListOrdersResponseSchema, OrderSchema, OrderStatus, PlaceOrderResponseSchema, type OrderService,
+  GetOrderResponseSchema, ListOrdersResponseSchema, OrderSchema, OrderStatus, type OrderService,
 } from "@shopmesh/gen/shop/order/v1/order_pb.js";
 import type { Orders } from "./domain/orders.js";
 import type { OrderRecord } from "./store/order-store.js";
@@ -15,8 +15,9 @@ import type { OrderRecord } from "./store/order-store.js";
 export function createOrderHandlers(orders: Orders): ServiceImpl<typeof OrderService> {
   const bytes = encoderOf(OrderSchema, toOrder);
   return {
+    // A placed order is a new record each call: nothing to encode once.
     async placeOrder(req, ctx) {
-      return framed(PlaceOrderResponseSchema, "order", [bytes(await orders.placeOrder(userOf(ctx), req.requestId, req.card, ctx.signal))]);
+      return { order: toOrder(await orders.placeOrder(userOf(ctx), req.requestId, req.card, ctx.signal)) };
     },
     async getOrder(req, ctx) {
       return framed(GetOrderResponseSchema, "order", [bytes(await orders.getOrder(userOf(ctx), req.orderId))]);
