@@ -88,6 +88,10 @@ const fixtures: [string, string[]][] = [
     "payment: an AuthorizationPolicy lets cluster.local/ns/shop/sa/cart call /shop.payment.v1.PaymentService/Charge; the topology does not",
     "payment: an AuthorizationPolicy lets cluster.local/ns/shop/sa/cart call /shop.payment.v1.PaymentService/GetCharge; the topology does not",
   ]],
+  ["heap-over-limit", [
+    "Deployment shop/catalog-v2: memory limit 512Mi does not hold the 512 MiB old-space cap and 128 MiB more",
+    "Deployment shop/order: OLD_SPACE_MIB is 256, the runner caps order at 128",
+  ]],
   ["port-mismatch", [
     'Service shop/cart: needs one grpc-* port 50053 with appProtocol grpc, has [{"appProtocol":"grpc","name":"grpc-cart","port":50099,"targetPort":50053}]',
   ]],

@@ -1,7 +1,12 @@
 // Checks the base workloads against the topology: each service's Service ports, container ports,
-// PORT/ADMIN_PORT and probe ports are the ones it is configured with, and each pod is hardened.
+// PORT/ADMIN_PORT and probe ports are the ones it is configured with, each pod is hardened, and a
+// TypeScript service's V8 old-space cap is the local runner's, within its memory limit.
 import type { Topology } from "@shopmesh/mesh";
+import { oldSpaceMib } from "../../runner/src/plan.js";
 import { describe, type Manifest } from "./render.js";
+
+/** What a Node service holds besides its old generation: 64 MiB of young generation (two 32 MB semi-spaces) and about 64 of code and native memory. */
+export const NODE_HEADROOM_MIB = 128;
 
 interface ServicePort { name?: string; port: number; targetPort?: number | string; appProtocol?: string }
 interface Probe { grpc?: { port: number } }
@@ -11,7 +16,7 @@ interface Container {
   env?: { name: string; value?: string }[];
   readinessProbe?: Probe;
   livenessProbe?: Probe;
-  resources?: { requests?: object; limits?: object };
+  resources?: { requests?: { memory?: string }; limits?: { memory?: string } };
   securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
 }
 interface PodTemplate {
@@ -45,6 +50,7 @@ export function checkWorkloads(manifests: Manifest[], topo: Topology): string[] 
       && (m.spec as { template: PodTemplate }).template.metadata?.labels?.app === name);
     if (deployments.length === 0) problems.push(`${name}: no Deployment`);
     for (const d of deployments) checkPod(d, name, svc.port, svc.adminPort, problems);
+    if (svc.language === "ts") for (const d of deployments) checkHeap(d, name, problems);
   }
   return problems;
 }
@@ -76,4 +82,25 @@ function checkPod(d: Manifest, name: string, port: number, adminPort: number, pr
   if (sc?.readOnlyRootFilesystem !== true || sc.allowPrivilegeEscalation !== false || !sc.capabilities?.drop?.includes("ALL")) {
     problems.push(`${where}: container must be readOnlyRootFilesystem, no privilege escalation, drop ALL`);
   }
+}
+
+// The old-space cap the Deployment passes (services/Dockerfile reads OLD_SPACE_MIB) must be the
+// runner's, so a cluster runs what was measured, and the memory limit must hold it with headroom,
+// or the kubelet kills the pod before V8 collects.
+function checkHeap(d: Manifest, name: string, problems: string[]): void {
+  const where = describe(d);
+  const c = (d.spec as { template: PodTemplate }).template.spec.containers.find((x) => x.name === name);
+  if (!c) return;
+  const want = oldSpaceMib(name);
+  const got = c.env?.find((e) => e.name === "OLD_SPACE_MIB")?.value;
+  if (got !== String(want)) problems.push(`${where}: OLD_SPACE_MIB is ${got ?? "unset"}, the runner caps ${name} at ${want}`);
+  const limit = mib(c.resources?.limits?.memory);
+  if (limit === undefined || limit < want + NODE_HEADROOM_MIB) {
+    problems.push(`${where}: memory limit ${c.resources?.limits?.memory ?? "unset"} does not hold the ${want} MiB old-space cap and ${NODE_HEADROOM_MIB} MiB more`);
+  }
+}
+
+function mib(quantity: string | undefined): number | undefined {
+  const m = /^(\d+)(Mi|Gi)$/.exec(quantity ?? "");
+  return m ? Number(m[1]) * (m[2] === "Gi" ? 1024 : 1) : undefined;
 }

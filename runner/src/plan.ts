@@ -32,10 +32,19 @@ const DEFAULT_OLD_SPACE_MIB = 128;
 export function nodeServiceFlags(service: string, env: NodeJS.ProcessEnv): string[] {
   const raw = env.SERVICE_NODE_FLAGS?.trim();
   if (raw) return raw.split(/\s+/);
+  return [...NODE_SERVICE_FLAGS, `--max-old-space-size=${oldSpaceMib(service, env)}`];
+}
+
+/**
+ * A TypeScript service's old-space cap, MiB: OLD_SPACE_MIB_<service> or its default. The
+ * Deployments in istio/base pass the default as OLD_SPACE_MIB to services/Dockerfile's command
+ * (istio/check/workload-check.ts checks that they agree).
+ */
+export function oldSpaceMib(service: string, env: NodeJS.ProcessEnv = {}): number {
   const key = `OLD_SPACE_MIB_${service}`;
   const mib = env[key] ? Number(env[key]) : OLD_SPACE_MIB[service] ?? DEFAULT_OLD_SPACE_MIB;
   if (!Number.isInteger(mib) || mib < 64) throw new Error(`${key}=${env[key]}: the old-space cap must be a whole number of MiB, at least 64`);
-  return [...NODE_SERVICE_FLAGS, `--max-old-space-size=${mib}`];
+  return mib;
 }
 
 /** Replica counts: what the running mesh has, overridden by REPLICAS_<service> variables. */
