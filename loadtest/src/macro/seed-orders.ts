@@ -2,9 +2,10 @@
 // measured as a shop that has been running a while. It inserts what the services themselves would
 // have inserted for each order (order's reservation and CONFIRMED outcome, payment's attempt and
 // SUCCEEDED outcome, the processor's capture), so the three books still balance, and users the way
-// auth stores them (they cannot log in: their password hash is no hash). Idempotent: it counts first
-// and adds only what is missing. Then it drops order's "index complete" mark, so order's sweeper
-// rebuilds the Redis index from Mongo, and waits for it: the seeded orders become listable.
+// auth stores them, each with its email entry (they cannot log in: their password hash is no
+// hash). Idempotent: it counts first and adds only what is missing. Then it drops order's "index
+// complete" mark, so order's sweeper rebuilds the Redis index from Mongo, and waits for it: the
+// seeded orders become listable.
 import { Redis } from "ioredis";
 import { MongoClient } from "mongodb";
 
@@ -43,6 +44,7 @@ export async function seedOrders(o: SeedOptions): Promise<SeedResult> {
     const paymentDb = client.db("shop_payment");
     const ledger = client.db("shop_payment_processor");
     const users = client.db("shop_auth").collection("users");
+    const emails = client.db("shop_auth").collection("user_emails");
     const ordersBefore = await orderDb.collection("orders").countDocuments();
     const usersBefore = await users.countDocuments();
     const usersAdded = Math.max(0, o.users - usersBefore);
@@ -53,6 +55,12 @@ export async function seedOrders(o: SeedOptions): Promise<SeedResult> {
       await users.insertMany(Array.from({ length: n }, (_, i) => {
         const id = `seed-user-${usersBefore + start + i}`;
         return { _id: id as never, email: `${id}@seed.shop.local`, displayName: id, roles: [], passwordHash: "!seeded: no login", createTime };
+      }), { ordered: false });
+      // And each one's email entry, as auth inserts it after the user (services/auth/src/store/
+      // mongo-user-store.ts): a login reads it first, so its size is part of what a login costs.
+      await emails.insertMany(Array.from({ length: n }, (_, i) => {
+        const id = `seed-user-${usersBefore + start + i}`;
+        return { _id: `${id}@seed.shop.local` as never, userId: id };
       }), { ordered: false });
     }
     const userCount = Math.max(o.users, 1);
