@@ -38,6 +38,10 @@ test("each TypeScript service starts with its old-space cap, catalog's higher; b
   expect(cmd("order").slice(1, 3)).toEqual(["--max-semi-space-size=32", "--max-old-space-size=128"]);
   expect(cmd("catalog").slice(1, 3)).toEqual(["--max-semi-space-size=32", "--max-old-space-size=512"]);
   expect(plan(topology, instances, {}).find((p) => p.name === "auth")!.env!.MALLOC_ARENA_MAX).toBe("2");
+  // auth alone holds glibc's mmap threshold fixed (scrypt's buffers).
+  const envOf = (name: string) => plan(topology, instances, {}).find((p) => p.name === name)!.env!;
+  expect(envOf("auth").MALLOC_MMAP_THRESHOLD_).toBe("131072");
+  expect(envOf("order").MALLOC_MMAP_THRESHOLD_).toBeUndefined();
   expect(nodeServiceFlags("order", { OLD_SPACE_MIB_order: "256" })).toEqual(["--max-semi-space-size=32", "--max-old-space-size=256"]);
   expect(nodeServiceFlags("order", { SERVICE_NODE_FLAGS: " --max-semi-space-size=16  --jitless " })).toEqual(["--max-semi-space-size=16", "--jitless"]);
   expect(() => nodeServiceFlags("order", { OLD_SPACE_MIB_order: "12" })).toThrow("OLD_SPACE_MIB_order=12: the old-space cap must be a whole number of MiB, at least 64");
