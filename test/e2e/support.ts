@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { decodeJwt, decodeProtectedHeader, importPKCS8, SignJWT } from "jose";
 
 /** The repo root (tests run from it). */
 export const repo = join(import.meta.dirname, "..", "..");
@@ -89,6 +90,16 @@ export const ISTIO_DIFFERS = {
     return code ?? "none";
   },
 };
+
+/**
+ * `accessToken` re-signed with auth's own key and kid with the admin role added: what a token of
+ * an account `make admin` granted carries, without the operator step.
+ */
+export async function withAdminRole(accessToken: string): Promise<string> {
+  const key = await importPKCS8(readFileSync(authSigningKeyFile(), "utf8"), "ES256");
+  const { kid } = decodeProtectedHeader(accessToken);
+  return new SignJWT({ ...decodeJwt(accessToken), roles: ["admin"] }).setProtectedHeader({ alg: "ES256", kid: kid! }).sign(key);
+}
 
 /** The key auth signs access tokens with: its JWT_KEY_FILE as the runner started it. */
 export function authSigningKeyFile(): string {

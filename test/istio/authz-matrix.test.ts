@@ -13,7 +13,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials, status, Client as GrpcClient, type ChannelCredentials } from "@grpc/grpc-js";
 import { createClient as connectClient } from "@connectrpc/connect";
-import { decodeJwt, decodeProtectedHeader, importPKCS8, SignJWT } from "jose";
 import { MongoClient } from "mongodb";
 import { readCharges } from "@shopmesh/books";
 import { createDeadlineInterceptor, createGrpcJsTransport, makeDevCerts } from "@shopmesh/mesh";
@@ -25,7 +24,7 @@ import { readSeedProducts } from "../../services/catalog/src/seed/seed.js";
 import { allRpcs, identityCells, topology, type Rpc } from "../security/contracts.js";
 import { codeName, rawCall } from "../security/raw-call.js";
 import { createFixtureFrom, encode, entryOf, password, type Fixture, type TestUser } from "../security/valid-requests.js";
-import { authSigningKeyFile, repo } from "../e2e/support.js";
+import { repo, withAdminRole } from "../e2e/support.js";
 import { invariantsSettled, MONGO_URL } from "../chaos/shop.js";
 import { appCounter, sidecar, stat } from "./envoy.js";
 
@@ -79,15 +78,11 @@ beforeAll(async () => {
   // Users registered through the gateway; their tokens re-signed with auth's own key and kid, with
   // the admin role, as local mode's fixture signs them (role checks never hide ownership checks).
   const auth = typed(AuthService, "gateway");
-  const pem = readFileSync(authSigningKeyFile(), "utf8");
-  const key = await importPKCS8(pem, "ES256");
   const user = async (name: string): Promise<TestUser> => {
     const email = `${name}-${Date.now()}-${Math.random().toString(16).slice(2, 8)}@example.com`;
     await auth.register({ email, password, displayName: name });
     const login = await auth.login({ email, password });
-    const header = decodeProtectedHeader(login.accessToken);
-    const token = await new SignJWT({ ...decodeJwt(login.accessToken), roles: ["admin"] }).setProtectedHeader({ alg: "ES256", kid: header.kid! }).sign(key);
-    return { id: login.user!.id, email, password, token };
+    return { id: login.user!.id, email, password, token: await withAdminRole(login.accessToken) };
   };
   f = await createFixtureFrom({ owner: await user("owner"), other: await user("other"), productId: readSeedProducts()[0]!.id,
     auth, cart: typed(CartService, "gateway"), order: typed(OrderService, "gateway"), payment: typed(PaymentService, "payment-as-order") });

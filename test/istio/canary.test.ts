@@ -4,7 +4,8 @@
 // header staying on the canary path through a whole checkout (each service forwards it).
 import http2 from "node:http2";
 import { randomUUID } from "node:crypto";
-import { GOOD_CARD, grpcurlOk, newUser, recorded, type Recorded } from "../e2e/support.js";
+import { waitUntil } from "../chaos/mesh-control.js";
+import { GOOD_CARD, grpcurl, grpcurlOk, newUser, recorded, withAdminRole, type Recorded } from "../e2e/support.js";
 
 const procs = recorded();
 const v1 = procs.filter((p) => /^catalog(-\d+)?$/.test(p.name));
@@ -63,9 +64,14 @@ test("with x-shop-canary: v2, every call goes to v2", async () => {
 test("a checkout with x-shop-canary: v2 stays on the canary: every catalog call of cart and order goes to v2", async () => {
   const user = newUser("canary");
   const canary = ["-H", "x-shop-canary: v2"];
-  const product = grpcurlOk<{ products: { id: string }[] }>("shop.catalog.v2.CatalogService/ListProducts", { pageSize: 1 }, undefined, canary).products[0]!;
+  // A product nobody has added before: cart asks catalog only about a product it has not seen
+  // (it remembers the ones catalog confirmed), so its check is sure to happen in this checkout.
+  const id = `canary-${randomUUID().slice(0, 8)}`;
+  grpcurlOk("shop.catalog.v2.CatalogService/UpsertProduct",
+    { product: { id, name: "Canary mug", price: { currencyCode: "USD", amountMinor: 1200 }, categories: ["kitchen"], stock: 5 } }, await withAdminRole(user.token), canary);
+  await waitUntil(`v2 serves ${id}`, () => grpcurl("shop.catalog.v2.CatalogService/GetProduct", { id }, undefined, canary).code === 0, 10_000);
   const [a1, a2] = [await startedBy(v1), await startedBy(v2)];
-  grpcurlOk("shop.cart.v1.CartService/AddItem", { productId: product.id, quantity: 1 }, user.token, canary);
+  grpcurlOk("shop.cart.v1.CartService/AddItem", { productId: id, quantity: 1 }, user.token, canary);
   const placed = grpcurlOk<{ order: { status: string } }>("shop.order.v1.OrderService/PlaceOrder",
     { requestId: randomUUID(), card: GOOD_CARD }, user.token, canary);
   expect(placed.order.status).toBe("ORDER_STATUS_CONFIRMED");
