@@ -6,14 +6,14 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, totalmem, release } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
 import { CatalogService, GetProductResponseSchema } from "@shopmesh/gen/shop/catalog/v2/catalog_pb.js";
 import { loadTopology } from "@shopmesh/mesh";
 import { startEchoServer } from "../echo-server.js";
 import { createEdgeClient } from "../edge-client.js";
 import { startGoEcho } from "../go-echo.js";
-import { meshCli } from "./bench-run.js";
+import { knob, meshCli, root, round2 } from "./bench-run.js";
 import { runGhz, type GhzRunOptions } from "../ghz.js";
 import { formatJourney, runJourney } from "../journey.js";
 import { median } from "../latency.js";
@@ -25,16 +25,6 @@ import { measureReads } from "./reads.js";
 import { SEARCH_QUERIES, searchBench } from "./search-bench.js";
 import { seedOrders } from "./seed-orders.js";
 import { renderResults, type Figure } from "./results-md.js";
-
-function intEnv(key: string, fallback: number): number {
-  const n = Number(process.env[key] || fallback);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${key} must be a positive integer`);
-  return n;
-}
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
-
-const root = resolve(process.env.LOADTEST_ROOT ?? ".");
 
 // The rounds run on a store of their own, empty at the start (.run/bench/data): the first
 // checkout rounds are an empty shop's, "at 50k" holds what the bench seeded and placed, and RSS
@@ -57,17 +47,17 @@ async function main(): Promise<void> {
 }
 
 async function bench(): Promise<void> {
-  const rounds = Math.max(5, intEnv("BENCH_ROUNDS", 5));
-  const seconds = intEnv("BENCH_SECONDS", 3);
-  const orderSeconds = intEnv("BENCH_ORDER_SECONDS", 5);
-  const concurrency = intEnv("BENCH_CONCURRENCY", 20);
-  const orderUsers = intEnv("BENCH_ORDER_USERS", 50);
-  const warmupSeconds = intEnv("BENCH_WARMUP_SECONDS", 20);
+  const rounds = Math.max(5, knob("BENCH_ROUNDS", 5));
+  const seconds = knob("BENCH_SECONDS", 3);
+  const orderSeconds = knob("BENCH_ORDER_SECONDS", 5);
+  const concurrency = knob("BENCH_CONCURRENCY", 20);
+  const orderUsers = knob("BENCH_ORDER_USERS", 50);
+  const warmupSeconds = knob("BENCH_WARMUP_SECONDS", 20);
   const edge = "127.0.0.1:8080";
   const topology = loadTopology(join(root, "mesh/topology.json"));
-  const storedOrders = intEnv("BENCH_STORED_ORDERS", 50_000);
-  const storedUsers = intEnv("BENCH_STORED_USERS", 10_000);
-  const rounds50k = intEnv("BENCH_ROUNDS_AT_50K", 3);
+  const storedOrders = knob("BENCH_STORED_ORDERS", 50_000);
+  const storedUsers = knob("BENCH_STORED_USERS", 10_000);
+  const rounds50k = knob("BENCH_ROUNDS_AT_50K", 3);
   const catalogAddr = `127.0.0.1:${topology.services.catalog.port}`;
   const certs = join(root, ".run/certs");
   const outDir = join(root, ".run/loadtest/bench");
@@ -75,10 +65,10 @@ async function bench(): Promise<void> {
 
   const procs = meshProcesses(root);
   if (procs.length === 0) throw new Error("the mesh is not running: run make up first");
-  const searchProducts = intEnv("BENCH_SEARCH_PRODUCTS", 100_000);
+  const searchProducts = knob("BENCH_SEARCH_PRODUCTS", 100_000);
   // At rest means settled: V8 gives back the heap its start-up grew after about a minute of quiet
   // (a fresh catalog: 109 MiB at 15 s, 84 MiB at 60 s), so a mesh just started waits first.
-  const settleSeconds = intEnv("BENCH_REST_SETTLE_SECONDS", 90);
+  const settleSeconds = knob("BENCH_REST_SETTLE_SECONDS", 90);
   const age = youngestAgeSeconds(procs);
   if (age < settleSeconds) {
     console.log(`bench: the mesh started ${Math.round(age)} s ago; waiting ${Math.ceil(settleSeconds - age)} s for it to settle before reading RSS at rest`);
