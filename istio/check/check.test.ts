@@ -90,6 +90,7 @@ const fixtures: [string, string[]][] = [
   ]],
   ["heap-over-limit", [
     "Deployment shop/catalog-v2: memory limit 512Mi does not hold the 512 MiB old-space cap and 128 MiB more",
+    "Deployment shop/cart: SEMI_SPACE_MIB is 32, the runner gives cart 8",
     "Deployment shop/order: OLD_SPACE_MIB is 256, the runner caps order at 128",
   ]],
   ["port-mismatch", [

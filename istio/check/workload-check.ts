@@ -2,7 +2,7 @@
 // PORT/ADMIN_PORT and probe ports are the ones it is configured with, each pod is hardened, and a
 // TypeScript service's V8 old-space cap is the local runner's, within its memory limit.
 import type { Topology } from "@shopmesh/mesh";
-import { oldSpaceMib } from "../../runner/src/plan.js";
+import { oldSpaceMib, semiSpaceMib } from "../../runner/src/plan.js";
 import { describe, type Manifest } from "./render.js";
 
 /** What a Node service holds besides its old generation: 64 MiB of young generation (two 32 MB semi-spaces) and about 64 of code and native memory. */
@@ -84,9 +84,9 @@ function checkPod(d: Manifest, name: string, port: number, adminPort: number, pr
   }
 }
 
-// The old-space cap the Deployment passes (services/Dockerfile reads OLD_SPACE_MIB) must be the
-// runner's, so a cluster runs what was measured, and the memory limit must hold it with headroom,
-// or the kubelet kills the pod before V8 collects.
+// The old-space cap and the semi-space the Deployment passes (services/Dockerfile reads
+// OLD_SPACE_MIB and SEMI_SPACE_MIB) must be the runner's, so a cluster runs what was measured, and
+// the memory limit must hold the cap with headroom, or the kubelet kills the pod before V8 collects.
 function checkHeap(d: Manifest, name: string, problems: string[]): void {
   const where = describe(d);
   const c = (d.spec as { template: PodTemplate }).template.spec.containers.find((x) => x.name === name);
@@ -94,6 +94,9 @@ function checkHeap(d: Manifest, name: string, problems: string[]): void {
   const want = oldSpaceMib(name);
   const got = c.env?.find((e) => e.name === "OLD_SPACE_MIB")?.value;
   if (got !== String(want)) problems.push(`${where}: OLD_SPACE_MIB is ${got ?? "unset"}, the runner caps ${name} at ${want}`);
+  const semi = semiSpaceMib(name);
+  const gotSemi = c.env?.find((e) => e.name === "SEMI_SPACE_MIB")?.value;
+  if (gotSemi !== String(semi)) problems.push(`${where}: SEMI_SPACE_MIB is ${gotSemi ?? "unset"}, the runner gives ${name} ${semi}`);
   const limit = mib(c.resources?.limits?.memory);
   if (limit === undefined || limit < want + NODE_HEADROOM_MIB) {
     problems.push(`${where}: memory limit ${c.resources?.limits?.memory ?? "unset"} does not hold the ${want} MiB old-space cap and ${NODE_HEADROOM_MIB} MiB more`);

@@ -31,12 +31,13 @@ test("the plan starts stores, every replica and the edge, in that order", () => 
   expect(plans.find((p) => p.name === "recommendation")!.cwd).toBe(`${repo}/services/recommendation`);
 });
 
-test("each TypeScript service starts with its old-space cap, catalog's higher; both overridable", () => {
+test("each TypeScript service starts with its semi-space and old-space cap (catalog's higher, auth's, cart's and payment's young generation smaller); all overridable", () => {
   const instances = buildInstances(topology, {});
   // The environment is passed in: an OLD_SPACE_MIB_* or SERVICE_NODE_FLAGS of the shell must not decide.
   const cmd = (name: string) => plan(topology, instances, {}).find((p) => p.name === name)!.command;
   expect(cmd("order").slice(1, 3)).toEqual(["--max-semi-space-size=32", "--max-old-space-size=128"]);
   expect(cmd("catalog").slice(1, 3)).toEqual(["--max-semi-space-size=32", "--max-old-space-size=512"]);
+  for (const svc of ["auth", "cart", "payment"]) expect(cmd(svc).slice(1, 3)).toEqual(["--max-semi-space-size=8", "--max-old-space-size=128"]);
   expect(plan(topology, instances, {}).find((p) => p.name === "auth")!.env!.MALLOC_ARENA_MAX).toBe("2");
   // auth alone holds glibc's mmap threshold fixed (scrypt's buffers).
   const envOf = (name: string) => plan(topology, instances, {}).find((p) => p.name === name)!.env!;
@@ -46,6 +47,8 @@ test("each TypeScript service starts with its old-space cap, catalog's higher; b
   expect(nodeServiceFlags("order", { SERVICE_NODE_FLAGS: " --max-semi-space-size=16  --jitless " })).toEqual(["--max-semi-space-size=16", "--jitless"]);
   expect(() => nodeServiceFlags("order", { OLD_SPACE_MIB_order: "12" })).toThrow("OLD_SPACE_MIB_order=12: the old-space cap must be a whole number of MiB, at least 64");
   expect(() => nodeServiceFlags("order", { OLD_SPACE_MIB_order: "lots" })).toThrow("OLD_SPACE_MIB_order=lots");
+  expect(nodeServiceFlags("cart", { SEMI_SPACE_MIB_cart: "16" })).toEqual(["--max-semi-space-size=16", "--max-old-space-size=128"]);
+  expect(() => nodeServiceFlags("cart", { SEMI_SPACE_MIB_cart: "0" })).toThrow("SEMI_SPACE_MIB_cart=0: the semi-space must be a whole number of MiB, at least 1");
 });
 
 test("the nginx config has an exact location per RPC and an upstream server per replica", () => {
