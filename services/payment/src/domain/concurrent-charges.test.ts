@@ -72,3 +72,24 @@ test("50 concurrent Charge calls with one key make one insert and no read, and a
     await mongo.close();
   }
 });
+
+test("a new key's Charge reads neither Redis nor MongoDB; its retry is answered from Redis after the insert is refused", async () => {
+  const calls = { insertAttempt: 0, find: 0, cacheGet: 0 };
+  const counted: ChargeStore = {
+    ...store,
+    insertAttempt: (a) => (calls.insertAttempt++, store.insertAttempt(a)),
+    find: (id) => (calls.find++, store.find(id)),
+  };
+  const cache = createRedisChargeCache({ redis, prefix: `test-first-${suffix}:` });
+  const payments = createPayments({
+    store: counted, cache: { ...cache, get: (k) => (calls.cacheGet++, cache.get(k)) },
+    processor: createSimulatedProcessor({ ledger }), cardKey: "test-card-key",
+  });
+  const req = { idempotencyKey: `first-${suffix}`, amount: { currencyCode: "USD", amountMinor: 1200n }, card };
+  const first = await payments.charge(req);
+  expect(first.status).toBe("SUCCEEDED");
+  expect(calls).toEqual({ insertAttempt: 1, find: 0, cacheGet: 0 });
+  const again = await payments.charge(req);
+  expect(again.id).toBe(first.id);
+  expect(calls).toEqual({ insertAttempt: 2, find: 0, cacheGet: 1 });
+});

@@ -117,9 +117,15 @@ export function createPayments(deps: PaymentsDeps): Payments {
     }
   }
 
-  // The charge under a key, decided once: insert first, and read only when the key was taken.
+  // The charge under a key, decided once: insert first, and read only when the key was taken,
+  // Redis's copy of a finished charge before MongoDB (where a read by _id scans).
   async function decide(attempt: ChargeAttempt, card: CardInput, signal?: AbortSignal): Promise<ChargeRecord> {
     if (!(await store.insertAttempt(attempt))) {
+      const cached = await cache.get(attempt.key);
+      if (cached) {
+        checkSameRequest(cached, attempt);
+        return cached;
+      }
       const existing = await store.find(attempt.id);
       if (!existing) throw new Error(`charge ${attempt.id} has no attempt after a duplicate insert`);
       checkSameRequest(existing, attempt);
@@ -155,11 +161,6 @@ export function createPayments(deps: PaymentsDeps): Payments {
         id: chargeIdFor(req.idempotencyKey), key: req.idempotencyKey, amountMinor, currency,
         cardLast4: fp.last4, cardHash: fp.hash, createdAt: new Date(),
       };
-      const cached = await cache.get(req.idempotencyKey);
-      if (cached) {
-        checkSameRequest(cached, attempt);
-        return answer(cached);
-      }
       const running = deciding.get(req.idempotencyKey);
       if (running) {
         // Its record is this call's answer; when that call failed, go on as if it never ran.
