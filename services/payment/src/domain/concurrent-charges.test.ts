@@ -3,44 +3,22 @@
 // answer, without inserting and reading the store themselves (on FerretDB even a read by _id
 // scans: a hundred at once at 70,000 charges ran past the database's deadline). A concurrent call
 // with another amount under the key is refused with IDEMPOTENCY_KEY_REUSED, as a later one is.
-import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
-import { MongoClient } from "mongodb";
 import { reasonOf } from "@shopmesh/mesh";
 import { createRedisChargeCache } from "../store/charge-cache.js";
 import type { ChargeStore } from "../store/charge-store.js";
-import { createMongoChargeStore } from "../store/mongo-charge-store.js";
-import { createMongoLedger, type MongoLedger } from "../store/mongo-ledger.js";
+import { openPaymentStores, type PaymentStores } from "../testing/stores.js";
 import { createPayments } from "./payments.js";
 import { createSimulatedProcessor } from "./processor.js";
 
-const url = process.env.SHOP_TEST_MONGO_URL!;
-const suffix = randomBytes(4).toString("hex");
-const dbName = `test_payment_concurrent_${suffix}`;
-const processorDb = `${dbName}_processor`;
 const card = { number: "4242424242424242", cvv: "123", expirationYear: 2099, expirationMonth: 12 };
-let store: ChargeStore;
-let ledger: MongoLedger;
-let redis: Redis;
-
+let t: PaymentStores;
 beforeAll(async () => {
-  store = await createMongoChargeStore({ url, db: dbName });
-  await store.init();
-  ledger = await createMongoLedger({ url, db: processorDb });
-  redis = new Redis(process.env.SHOP_TEST_REDIS_URL!);
+  t = await openPaymentStores("concurrent");
 });
-
-afterAll(async () => {
-  await store.close();
-  await ledger.close();
-  await redis.quit();
-  const mongo = await MongoClient.connect(url);
-  await mongo.db(dbName).dropDatabase();
-  await mongo.db(processorDb).dropDatabase();
-  await mongo.close();
-});
+afterAll(() => t.close());
 
 test("50 concurrent Charge calls with one key make one insert and no read, and all get the one charge", async () => {
+  const { store, ledger, redis, suffix, mongo, processorDb } = t;
   const calls = { insertAttempt: 0, find: 0 };
   const counted: ChargeStore = {
     ...store,
@@ -65,15 +43,11 @@ test("50 concurrent Charge calls with one key make one insert and no read, and a
   expect(reasonOf((other as PromiseRejectedResult).reason)?.reason).toBe("IDEMPOTENCY_KEY_REUSED");
   expect(calls).toEqual({ insertAttempt: 1, find: 0 });
   // The book: one capture under the key.
-  const mongo = await MongoClient.connect(url);
-  try {
-    expect(await mongo.db(processorDb).collection("entries").countDocuments({ _id: key as never })).toBe(1);
-  } finally {
-    await mongo.close();
-  }
+  expect(await mongo.db(processorDb).collection("entries").countDocuments({ _id: key as never })).toBe(1);
 });
 
 test("a new key's Charge reads neither Redis nor MongoDB; its retry is answered from Redis after the insert is refused", async () => {
+  const { store, ledger, redis, suffix } = t;
   const calls = { insertAttempt: 0, find: 0, cacheGet: 0 };
   const counted: ChargeStore = {
     ...store,

@@ -2,43 +2,20 @@
 // processor's book first, then payment's own refund fact. A payment that dies between the two has
 // given the money back without saying so; a retried Refund must then record it, once, and the
 // processor must not refund twice.
-import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
-import { MongoClient } from "mongodb";
 import { createRedisChargeCache } from "../store/charge-cache.js";
 import type { ChargeStore } from "../store/charge-store.js";
-import { createMongoChargeStore } from "../store/mongo-charge-store.js";
-import { createMongoLedger, type MongoLedger } from "../store/mongo-ledger.js";
+import { openPaymentStores, type PaymentStores } from "../testing/stores.js";
 import { createPayments } from "./payments.js";
 import { createSimulatedProcessor } from "./processor.js";
 
-const url = process.env.SHOP_TEST_MONGO_URL!;
-const suffix = randomBytes(4).toString("hex");
-const dbName = `test_payment_refund_${suffix}`;
-const processorDb = `${dbName}_processor`;
-let store: ChargeStore;
-let ledger: MongoLedger;
-let redis: Redis;
-let mongo: MongoClient;
-
+let t: PaymentStores;
 beforeAll(async () => {
-  store = await createMongoChargeStore({ url, db: dbName });
-  await store.init();
-  ledger = await createMongoLedger({ url, db: processorDb });
-  redis = new Redis(process.env.SHOP_TEST_REDIS_URL!);
-  mongo = await MongoClient.connect(url);
+  t = await openPaymentStores("refund");
 });
-
-afterAll(async () => {
-  await store.close();
-  await ledger.close();
-  await redis.quit();
-  await mongo.db(dbName).dropDatabase();
-  await mongo.db(processorDb).dropDatabase();
-  await mongo.close();
-});
+afterAll(() => t.close());
 
 test("a Refund that died after the processor refunded is recorded once by its retry, and the processor refunds once", async () => {
+  const { store, ledger, redis, mongo, suffix, dbName, processorDb } = t;
   const cache = createRedisChargeCache({ redis, prefix: `test-refund-${suffix}:` });
   const processor = createSimulatedProcessor({ ledger });
   const card = { number: "4242424242424242", cvv: "123", expirationYear: 2099, expirationMonth: 12 };
