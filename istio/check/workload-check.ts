@@ -1,6 +1,7 @@
 // Checks the base workloads against the topology: each service's Service ports, container ports,
 // PORT/ADMIN_PORT and probe ports are the ones it is configured with, each pod is hardened, and a
-// TypeScript service's V8 old-space cap is the local runner's, within its memory limit.
+// TypeScript service's V8 old-space cap and semi-space are the local runner's, the cap within
+// its memory limit.
 import type { Topology } from "@shopmesh/mesh";
 import { oldSpaceMib, semiSpaceMib } from "../../runner/src/plan.js";
 import { describe, type Manifest } from "./render.js";

@@ -1,4 +1,5 @@
-// The Redis fast path: finished charges by idempotency key, so a retried Charge skips Mongo.
+// The Redis fast path: finished charges by idempotency key, so a retried Charge, once MongoDB
+// has refused its attempt's second insert, skips MongoDB's read (on FerretDB a read by _id scans).
 // Best effort by design: Mongo is the truth, so every cache error is logged and ignored.
 import type { Redis } from "ioredis";
 import type { ChargeRecord } from "./charge-store.js";
