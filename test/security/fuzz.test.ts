@@ -64,6 +64,7 @@ const KNOWN_ISSUES: { service: ServiceName; rpc?: string; code: number; details:
 const knownIssues: Record<string, number> = {};
 /** Up to 5 inputs per RPC that got INTERNAL (base64), so a finding can be replayed. */
 const internalSamples: Record<string, { kind: string; base64: string }[]> = {};
+/** The Python service's RSS before and after the batches (this process's is in `memory`). */
 const rss: Record<string, { beforeMb: number; afterMb: number }> = {};
 /** This process's memory after a full GC: before the batches, then after each. */
 const memory: { after: string; rssMb: number; heapMb: number }[] = [];
@@ -74,8 +75,7 @@ const targeted: { streams?: Record<string, number>; python: Record<string, strin
 const STACK = /\n\s+at |\bat .+\.(ts|js|mjs):\d+|\.(ts|js|py):\d+:\d+|Traceback \(most recent/;
 const DROPPED = /RST_STREAM|Connection dropped|Stream removed|Socket closed|ECONNRESET|write after end/i;
 
-function rssMb(pid: number | "self"): number {
-  if (pid === "self") return process.memoryUsage().rss / 2 ** 20;
+function rssMb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
@@ -93,7 +93,6 @@ beforeAll(async () => {
   shop = await startShop();
   f = await createFixture(shop);
   sampleMemory("start");
-  rss.node = { beforeMb: rssMb("self"), afterMb: 0 };
   if (shop.recommendationPid) rss.recommendation = { beforeMb: rssMb(shop.recommendationPid), afterMb: 0 };
 }, 90_000);
 
@@ -106,7 +105,7 @@ afterAll(async () => {
   writeFileSync(path.join(dir, "fuzz.json"), `${JSON.stringify({ seed: SEED, perRpcMin: PER_RPC, inputs, totals, rss, memory, problems, knownIssues, internalSamples, targeted, rpcs: records }, null, 2)}\n`);
   const lines = Object.entries(records).map(([k, r]) =>
     `${k.padEnd(66)} ${String(r.inputs).padStart(5)} ${String(r.ms).padStart(6)}ms  ${Object.entries(r.codes).sort((a, b) => b[1] - a[1]).map(([c, n]) => `${c}:${n}`).join(" ")}`);
-  console.log(`fuzz seed ${SEED}: ${inputs} inputs over ${Object.keys(records).length} RPCs\n${lines.join("\n")}\ntotals ${JSON.stringify(totals)}\nrss ${JSON.stringify(rss)}\nknown issues ${JSON.stringify(knownIssues)}`);
+  console.log(`fuzz seed ${SEED}: ${inputs} inputs over ${Object.keys(records).length} RPCs\n${lines.join("\n")}\ntotals ${JSON.stringify(totals)}\nmemory ${JSON.stringify([memory[0], memory[memory.length - 1]])}\nrss ${JSON.stringify(rss)}\nknown issues ${JSON.stringify(knownIssues)}`);
   await shop?.stop();
 }, 60_000);
 
@@ -200,7 +199,6 @@ describe("fuzz every RPC with bytes", () => {
     const over = memory.filter((m) => m.heapMb - start.heapMb >= HEAP_BOUND_MB);
     expect(over.map((m) => `after ${m.after}: heap ${start.heapMb} → ${m.heapMb} MB`)).toEqual([]);
     expect(memory[memory.length - 1]!.rssMb - start.rssMb).toBeLessThan(RSS_BOUND_MB);
-    rss.node!.afterMb = rssMb("self");
     if (shop.recommendationPid) {
       rss.recommendation!.afterMb = rssMb(shop.recommendationPid);
       expect(rss.recommendation!.afterMb - rss.recommendation!.beforeMb).toBeLessThan(RSS_BOUND_MB);

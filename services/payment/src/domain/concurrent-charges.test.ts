@@ -17,14 +17,19 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-test("50 concurrent Charge calls with one key make one insert and no read, and all get the one charge", async () => {
-  const { store, ledger, redis, suffix, mongo, processorDb } = t;
-  const calls = { insertAttempt: 0, find: 0 };
-  const counted: ChargeStore = {
+/** The store, counting its attempt inserts and its reads in `calls`. */
+function counting(store: ChargeStore, calls: { insertAttempt: number; find: number }): ChargeStore {
+  return {
     ...store,
     insertAttempt: (a) => (calls.insertAttempt++, store.insertAttempt(a)),
     find: (id) => (calls.find++, store.find(id)),
   };
+}
+
+test("50 concurrent Charge calls with one key make one insert and no read, and all get the one charge", async () => {
+  const { store, ledger, redis, suffix, mongo, processorDb } = t;
+  const calls = { insertAttempt: 0, find: 0 };
+  const counted = counting(store, calls);
   const payments = createPayments({
     store: counted, cache: createRedisChargeCache({ redis, prefix: `test-concurrent-${suffix}:` }),
     processor: createSimulatedProcessor({ ledger }), cardKey: "test-card-key",
@@ -49,11 +54,7 @@ test("50 concurrent Charge calls with one key make one insert and no read, and a
 test("a new key's Charge reads neither Redis nor MongoDB; its retry is answered from Redis after the insert is refused", async () => {
   const { store, ledger, redis, suffix } = t;
   const calls = { insertAttempt: 0, find: 0, cacheGet: 0 };
-  const counted: ChargeStore = {
-    ...store,
-    insertAttempt: (a) => (calls.insertAttempt++, store.insertAttempt(a)),
-    find: (id) => (calls.find++, store.find(id)),
-  };
+  const counted = counting(store, calls);
   const cache = createRedisChargeCache({ redis, prefix: `test-first-${suffix}:` });
   const payments = createPayments({
     store: counted, cache: { ...cache, get: (k) => (calls.cacheGet++, cache.get(k)) },
