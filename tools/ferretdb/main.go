@@ -5,6 +5,10 @@
 //
 //	.bin/ferretdb -listen-addr 127.0.0.1:27017 -state-dir .data/ferretdb -log-level info
 //
+// tools/setup.sh builds it with one constant of FerretDB's SQLite backend changed, so that a
+// bare-_id filter is pushed down as the _id_ index is built and searches it (a plain go build here
+// gives the upstream behaviour, which scans; setup.sh says why).
+//
 // SIGTERM or SIGINT stops it: the listener and all connections close, then the SQLite
 // databases, and the process exits 0. Telemetry is always off (the embeddable package
 // disables and locks it).
