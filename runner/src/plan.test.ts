@@ -43,6 +43,9 @@ test("each TypeScript service starts with its semi-space and old-space cap (cata
   const envOf = (name: string) => plan(topology, instances, {}).find((p) => p.name === name)!.env!;
   expect(envOf("auth").MALLOC_MMAP_THRESHOLD_).toBe("131072");
   expect(envOf("order").MALLOC_MMAP_THRESHOLD_).toBeUndefined();
+  // ... and asks for transparent huge pages on those buffers, so each costs hundreds of page faults, not 4,096.
+  expect(envOf("auth").GLIBC_TUNABLES).toBe("glibc.malloc.hugetlb=1");
+  expect(envOf("order").GLIBC_TUNABLES).toBeUndefined();
   expect(nodeServiceFlags("order", { OLD_SPACE_MIB_order: "256" })).toEqual(["--max-semi-space-size=32", "--max-old-space-size=256"]);
   expect(nodeServiceFlags("order", { SERVICE_NODE_FLAGS: " --max-semi-space-size=16  --jitless " })).toEqual(["--max-semi-space-size=16", "--jitless"]);
   expect(() => nodeServiceFlags("order", { OLD_SPACE_MIB_order: "12" })).toThrow("OLD_SPACE_MIB_order=12: the old-space cap must be a whole number of MiB, at least 64");

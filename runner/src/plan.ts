@@ -35,6 +35,16 @@ const DEFAULT_OLD_SPACE_MIB = 128;
 export const AUTH_MMAP_THRESHOLD = 128 * 1024;
 
 /**
+ * glibc's tunables for auth: malloc asks for transparent huge pages (madvise) on what it maps, so
+ * a login's 16 MiB scrypt buffer, mapped fresh under the fixed threshold, faults in 2 MiB pages.
+ * Measured on 2026-12-03 (40 hashes a run, three runs alternated, docs/architecture.md "Memory"):
+ * 4,099 page faults and 52–53 ms of CPU per hash with the threshold alone, 522 and 42–46 ms with
+ * this too, 412 and 42–45 ms with neither (the buffer then stays resident). Without transparent
+ * huge pages in the kernel it changes nothing.
+ */
+export const AUTH_GLIBC_TUNABLES = "glibc.malloc.hugetlb=1";
+
+/**
  * The V8 flags a TypeScript service starts with: its semi-space and old-space sizes, or
  * SERVICE_NODE_FLAGS (space-separated) in their place, for an experiment.
  */
@@ -119,7 +129,10 @@ export function servicePlan(topology: Topology, instance: Instance, instances: I
   // that size once the first such buffer is freed, so later ones come from the heap and stay
   // resident; a fixed threshold gives each back when freed. Measured on auth after 50 logins and
   // 3 s of checkout: 99.5 → 138 MiB without, 97.5 → 106 with (5 s later: 110 and 106).
-  if (instance.service === "auth") env.MALLOC_MMAP_THRESHOLD_ = String(AUTH_MMAP_THRESHOLD);
+  if (instance.service === "auth") {
+    env.MALLOC_MMAP_THRESHOLD_ = String(AUTH_MMAP_THRESHOLD);
+    env.GLIBC_TUNABLES = AUTH_GLIBC_TUNABLES;
+  }
   const spec = topology.services[instance.service]!;
   // The Python service runs as a package from its own folder; TS services run their build.
   const python = spec.language === "python";
